@@ -1,0 +1,76 @@
+"""nox sessions: every framework in its own virtual environment and process.
+
+``nox`` with no arguments runs what CI runs. Machine facts live in ``MACHINE`` below, each
+overridable by an environment variable.
+"""
+
+from __future__ import annotations
+
+import os
+
+import nox
+
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_missing_interpreters = True
+nox.options.sessions = ["lint", "core", "core-numpy1", "explain"]
+
+# Facts about the machines this project runs on, in one place.
+MACHINE = {
+    # Interpreter for every session (None: the one running nox). Python 3.11 here.
+    "python": os.environ.get("ONEINIT_PYTHON") or None,
+    # On the project machines a CPU build of torch 2.13.0 lies in the local wheel folder pip
+    # already searches; an unpinned or newer torch would pull a CUDA build of several GB.
+    "torch": os.environ.get("ONEINIT_TORCH", "torch==2.13.0"),
+    # MXNet 1.9.1 needs numpy < 1.24; 1.23.5 is the newest that installs on Python 3.11.
+    "numpy1": os.environ.get("ONEINIT_NUMPY1", "numpy==1.23.5"),
+}
+PYTHON = MACHINE["python"]
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff on everything; mypy --strict on the core."""
+    session.install("-e", ".[lint]")
+    session.run("ruff", "check", ".")
+    session.run("mypy", "oneinit/core", "oneinit/__init__.py")
+
+
+@nox.session(python=PYTHON)
+def core(session: nox.Session) -> None:
+    """Core tests and doctests on the newest numpy."""
+    session.install("-e", ".[test]")
+    session.run("pytest", "tests/core", *session.posargs)
+    session.run(
+        "pytest",
+        "--doctest-modules",
+        "oneinit/__init__.py",
+        "oneinit/core",
+        "--doctest-glob=*.md",
+        "README.md",
+        "docs",
+        "-p",
+        "no:cacheprovider",
+    )
+
+
+@nox.session(name="core-numpy1", python=PYTHON)
+def core_numpy1(session: nox.Session) -> None:
+    """Core tests on numpy 1.23.5, the numpy of the MXNet venv: the same seeded values."""
+    session.install("-e", ".[test]", MACHINE["numpy1"])
+    session.run("pytest", "tests/core", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def explain(session: nox.Session) -> None:
+    """The main job until the parity report exists: what oneinit and each framework do."""
+    session.install("-e", ".")
+    args = session.posargs or ["--scheme", "HeNormal", "--layer", "conv_transpose2d"]
+    session.run("python", "-m", "oneinit", "explain", *args)
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Throughput and memory of the core's seeded sampling against numpy's own fill."""
+    session.install("-e", ".")
+    session.run("python", "benchmarks/bench_core.py", *session.posargs)
