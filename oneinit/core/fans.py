@@ -22,6 +22,7 @@ The **canonical layout** is ``(out, in / groups, *kernel)`` with ``out`` countin
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -101,6 +102,17 @@ class Layout:
     groups_on: Literal["out", "in"] = "out"
     min_ndim: int = 2
 
+    def __post_init__(self) -> None:
+        for name in ("out_axes", "in_axes", "group_axes"):
+            object.__setattr__(self, name, tuple(int(a) for a in getattr(self, name)))
+
+    def to_config(self) -> str | dict[str, Any]:
+        """The preset name, or the fields of a custom layout as plain JSON types."""
+        if LAYOUTS.get(self.name) == self:
+            return self.name
+        config = dataclasses.asdict(self)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in config.items()}
+
     def axes(
         self, ndim: int
     ) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
@@ -165,10 +177,12 @@ _ALIASES = {
 }
 
 
-def get_layout(layout: str | Layout) -> Layout:
-    """A :class:`Layout` from a preset name or alias, or the layout itself."""
+def get_layout(layout: str | Layout | dict[str, Any]) -> Layout:
+    """A :class:`Layout` from a preset name or alias, a :meth:`Layout.to_config` dict, or itself."""
     if isinstance(layout, Layout):
         return layout
+    if isinstance(layout, dict):
+        return Layout(**layout)
     name = _ALIASES.get(layout, layout)
     if name not in LAYOUTS:
         allowed = ", ".join(sorted(set(LAYOUTS) | set(_ALIASES)))
@@ -182,13 +196,17 @@ def _check_shape(shape: Any) -> tuple[int, ...]:
     except TypeError:
         raise TypeError(f"shape must be a sequence of ints. Received: shape={shape!r}") from None
     for d in dims:
-        if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 0:
+        if isinstance(d, bool) or not isinstance(d, (int, np.integer)):
+            raise TypeError(f"shape must contain ints. Received: shape={dims!r}")
+        if d < 0:
             raise ValueError(f"shape must contain non-negative ints. Received: shape={dims!r}")
     return tuple(int(d) for d in dims)
 
 
 def _check_positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int. Received: {name}={value!r}")
+    if value < 1:
         raise ValueError(f"{name} must be a positive int. Received: {name}={value!r}")
     return int(value)
 
@@ -204,6 +222,11 @@ class _Geometry:
 
 
 def _geometry(shape: tuple[int, ...], layout: Layout, groups: int) -> _Geometry:
+    if len(shape) < layout.min_ndim:
+        raise ValueError(
+            f"Layout {layout.name!r} needs a shape with at least {layout.min_ndim} dimensions. "
+            f"Received: shape={shape}, layout={layout.name!r}"
+        )
     out_axes, in_axes, group_axes, kernel_axes = layout.axes(len(shape))
     out_dim = math.prod(shape[a] for a in out_axes)
     in_dim = math.prod(shape[a] for a in in_axes)
@@ -334,15 +357,15 @@ def _canonical_permutation(
     shape: tuple[int, ...], layout: Layout, groups: int
 ) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
     """(split shape, permutation, canonical shape): canonical = reshape(permute(reshape(x)))."""
-    out_axes, in_axes, group_axes, kernel_axes = layout.axes(len(shape))
+    groups = _check_positive_int("groups", groups)
     g = _geometry(shape, layout, groups)
+    out_axes, in_axes, group_axes, kernel_axes = layout.axes(len(shape))
     canonical = (g.out_units, g.in_per_group, *g.kernel)
     if layout.groups_on == "in" and groups > 1:
         # (in, out/g, *k) -> (g, in/g, out/g, *k) -> (g, out/g, in/g, *k)
         if len(in_axes) != 1 or len(out_axes) != 1:
             raise ValueError(f"Grouped layout {layout.name!r} needs one input and one output axis.")
         (ia,), (oa,) = in_axes, out_axes
-        order = [ia, oa, *kernel_axes]
         split: list[int] = []
         positions: dict[int, list[int]] = {}
         for a in range(len(shape)):
@@ -352,12 +375,10 @@ def _canonical_permutation(
             else:
                 positions[a] = [len(split)]
                 split.append(shape[a])
-        perm = [positions[ia][0], positions[oa][0], positions[ia][1]]
-        perm += [positions[a][0] for a in kernel_axes]
-        del order
-        return tuple(split), tuple(perm), canonical
-    perm = (*group_axes, *out_axes, *in_axes, *kernel_axes)
-    return shape, tuple(perm), canonical
+        grouped_perm = [positions[ia][0], positions[oa][0], positions[ia][1]]
+        grouped_perm += [positions[a][0] for a in kernel_axes]
+        return tuple(split), tuple(grouped_perm), canonical
+    return shape, (*group_axes, *out_axes, *in_axes, *kernel_axes), canonical
 
 
 def to_canonical(array: Any, layout: str | Layout, *, groups: int = 1, xp: Any = np) -> Any:

@@ -38,8 +38,11 @@ CPU, and in any framework that implements these steps with its own integer and f
 slice of a tensor generated alone equals that slice of the whole (``index`` below).
 
 Everything here is written against the Python array API standard: ``xp`` is the array namespace
-(numpy by default). Large numpy fills run in chunks of ``CHUNK`` elements on a thread pool, so
-the only full-size allocation is the float32 output.
+(numpy by default). Each kernel (Philox rounds, transforms) is written once: every operation that
+makes a new array names a scratch buffer, which other namespaces ignore (they allocate) and a numpy
+fill takes from its worker's workspace. Large numpy fills run in chunks of ``CHUNK`` elements on
+a few threads, each with one workspace reused by all its chunks, so a fill allocates its float32
+output and a few MiB per thread, and nothing per chunk.
 """
 
 from __future__ import annotations
@@ -47,9 +50,11 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -72,10 +77,165 @@ _PHILOX_W0 = 0x9E3779B9  # golden ratio
 _PHILOX_W1 = 0xBB67AE85  # sqrt(3) - 1
 
 #: Elements generated per unit of work: big enough to amortize numpy's per-call overhead
-#: (2**13 runs at half speed), small enough that temporaries stay a few MiB per thread.
+#: (2**13 runs at half speed), small enough that a worker's workspace (about 50 bytes per
+#: element of a chunk) stays near 6 MiB and in cache.
 CHUNK = 1 << 17
 #: Below this many elements a numpy fill runs on the calling thread only.
 _THREADED_MIN = 1 << 20
+
+
+# --------------------------------------------------------------------------------------------
+# Scratch space: one definition of each kernel, with or without reusable buffers.
+
+
+class _Scratch:
+    """Where a kernel puts the arrays it makes: here nowhere, so every operation allocates.
+
+    Kernels pass ``out=scratch.get(name, dtype, count)`` to each operation that makes a new
+    array, and ``out=scratch.reuse(array)`` to one that may overwrite its operand. This class
+    answers ``None`` to both, which the operations below read as "return a new array": the
+    right thing for any array namespace and any shape. :class:`_Workspace` answers with numpy
+    buffers instead.
+    """
+
+    def get(self, name: str, dtype: Any, count: int) -> Array | None:
+        return None
+
+    def reuse(self, array: Array) -> Array | None:
+        return None
+
+    def take(self, count: int) -> Array | None:
+        """A uint64 array of ``count`` elements for a Philox word, or None: allocate."""
+        return None
+
+    def give(self, array: Array) -> None:
+        """Hand back an array from :meth:`take` that is no longer needed."""
+
+
+_ALLOCATE = _Scratch()
+
+
+class _Workspace(_Scratch):
+    """One worker thread's numpy buffers, made on first use and reused by every chunk it fills.
+
+    Allocating the temporaries of each chunk afresh hands tens of bytes per element back to the
+    C allocator after every chunk; glibc returns such memory to the system, and faulting it in
+    again cost more than the arithmetic on the (virtualized) machines we measured.
+    """
+
+    def __init__(self, elements: int) -> None:
+        #: Buffers grow in steps of an eighth of a chunk, so that the variable-size buffers of
+        #: the normal tails are reallocated a few times at most.
+        self._granule = max(1, elements // 8)
+        self._buffers: dict[str, np.ndarray] = {}
+        self._arange = np.arange(0, dtype=np.uint64)
+        self._blocks = -(-elements // 4)
+        self._words: list[np.ndarray] = []  # every Philox word buffer
+        self._free_words: list[np.ndarray] = []
+
+    def get(self, name: str, dtype: Any, count: int) -> np.ndarray:
+        """``count`` elements of ``dtype`` in the buffer ``name`` (contents undefined)."""
+        dtype = np.dtype(dtype)
+        size = count * dtype.itemsize
+        buffer = self._buffers.get(name)
+        if buffer is None or buffer.shape[0] < size:
+            capacity = -(-max(size, 1) // self._granule) * self._granule
+            buffer = self._buffers[name] = np.empty(capacity, dtype=np.uint8)
+        return buffer[:size].view(dtype)
+
+    def reuse(self, array: Array) -> Array:
+        return array
+
+    def take(self, count: int) -> np.ndarray:
+        if not self._free_words:
+            self._words.append(np.empty(max(count, self._blocks), dtype=np.uint64))
+            self._free_words.append(self._words[-1])
+        return self._free_words.pop()[:count]
+
+    def give(self, array: Array) -> None:
+        self._free_words.append(array.base if array.base is not None else array)
+
+    def release_words(self) -> None:
+        """Hand back every Philox word buffer (a new chunk starts)."""
+        self._free_words = list(self._words)
+
+    def arange(self, count: int) -> np.ndarray:
+        """``0 .. count - 1`` as uint64, computed once."""
+        if self._arange.shape[0] < count:
+            self._arange = np.arange(count, dtype=np.uint64)
+        return self._arange[:count]
+
+
+# Elementwise operations. ``out`` is a numpy buffer (write there, return it) or None (return a
+# new array of the operands' namespace).
+
+
+def _mul(a: Array, b: Array, out: Array | None) -> Array:
+    return a * b if out is None else np.multiply(a, b, out=out)
+
+
+def _sub(a: Array, b: Array, out: Array | None) -> Array:
+    return a - b if out is None else np.subtract(a, b, out=out)
+
+
+def _shift_right(a: Array, b: Array, out: Array | None) -> Array:
+    return a >> b if out is None else np.right_shift(a, b, out=out)
+
+
+def _negative(a: Array, out: Array | None) -> Array:
+    return -a if out is None else np.negative(a, out=out)
+
+
+def _abs(a: Array, xp: Namespace, out: Array | None) -> Array:
+    return xp.abs(a) if out is None else np.abs(a, out=out)
+
+
+def _sqrt(a: Array, xp: Namespace, out: Array | None) -> Array:
+    return xp.sqrt(a) if out is None else np.sqrt(a, out=out)
+
+
+def _sign(a: Array, xp: Namespace, out: Array | None) -> Array:
+    return xp.sign(a) if out is None else np.sign(a, out=out)
+
+
+def _maximum(a: Array, b: Array, xp: Namespace, out: Array | None) -> Array:
+    return xp.maximum(a, b) if out is None else np.maximum(a, b, out=out)
+
+
+def _clip(a: Array, low: Array, high: Array, xp: Namespace, out: Array | None) -> Array:
+    return xp.clip(a, low, high) if out is None else np.clip(a, low, high, out=out)
+
+
+def _greater(a: Array, b: Array, out: Array | None) -> Array:
+    return a > b if out is None else np.greater(a, b, out=out)
+
+
+def _less(a: Array, b: Array, out: Array | None) -> Array:
+    return a < b if out is None else np.less(a, b, out=out)
+
+
+def _take(a: Array, index: Array, xp: Namespace, out: Array | None) -> Array:
+    return xp.take(a, index) if out is None else np.take(a, index, out=out)
+
+
+def _where(condition: Array, a: Array, b: Array, xp: Namespace, out: Array | None) -> Array:
+    """``where(condition, a, b)``; with ``out``, which must be ``b``, in place."""
+    if out is None:
+        return xp.where(condition, a, b)
+    np.copyto(out, a, where=condition)
+    return out
+
+
+def _uint64(value: int, xp: Namespace) -> Array:
+    return np.uint64(value) if xp is np else xp.asarray(value, dtype=xp.uint64)
+
+
+def _float32(value: float, xp: Namespace) -> Array:
+    return np.float32(value) if xp is np else xp.asarray(value, dtype=xp.float32)
+
+
+# --------------------------------------------------------------------------------------------
+# Philox4x32-10.
 
 
 def philox4x32_10(
@@ -103,37 +263,76 @@ def philox4x32_10(
 
 
 def _philox_rounds(
-    counter: tuple[Array, Array, Array, Array], key: tuple[int, int], xp: Namespace
+    counter: tuple[Array | int, Array | int, Array | int, Array | int],
+    key: tuple[int, int],
+    xp: Namespace,
+    scratch: _Scratch = _ALLOCATE,
 ) -> tuple[Array, Array, Array, Array]:
-    """Philox4x32-10 that overwrites its counter arrays (numpy allocates nothing per round)."""
+    """Philox4x32-10 that overwrites its counter arrays.
+
+    A word may also be a Python int, the same for every counter (the key words, and within a
+    chunk the high block word): it stays an int for as long as the rounds allow, so that the
+    first three rounds do 18 array operations instead of 30. Each array operation either
+    updates an operand in place or takes a buffer from ``scratch``, and hands the buffer of a
+    consumed operand back, so a workspace serves every chunk with six buffers.
+    """
     k0, k1 = key[0] & _MASK32, key[1] & _MASK32
-    m0 = xp.asarray(_PHILOX_M0, dtype=xp.uint64)
-    m1 = xp.asarray(_PHILOX_M1, dtype=xp.uint64)
-    low = xp.asarray(_MASK32, dtype=xp.uint64)
     c0, c1, c2, c3 = counter
-    spare0, spare1 = xp.empty_like(c0), xp.empty_like(c0)
     for _ in range(10):
-        c0 *= m0  # product p0
-        c2 *= m1  # product p1
-        new0 = _high_words(c2, spare0, xp)
-        new0 ^= c1
-        new0 ^= xp.asarray(k0, dtype=xp.uint64)
-        new2 = _high_words(c0, spare1, xp)
-        new2 ^= c3
-        new2 ^= xp.asarray(k1, dtype=xp.uint64)
-        c2 &= low
-        c0 &= low
-        (c0, c1, c2, c3), (spare0, spare1) = (new0, c2, new2, c0), (c1, c3)
+        c0 = _word_mul(c0, _PHILOX_M0, xp)  # product p0
+        c2 = _word_mul(c2, _PHILOX_M1, xp)  # product p1
+        new0 = _word_xor3(_word_high(c2, xp, scratch), c1, k0, xp, scratch)
+        new2 = _word_xor3(_word_high(c0, xp, scratch), c3, k1, xp, scratch)
+        c0, c1, c2, c3 = new0, _word_low(c2, xp), new2, _word_low(c0, xp)
         k0 = (k0 + _PHILOX_W0) & _MASK32
         k1 = (k1 + _PHILOX_W1) & _MASK32
     return c0, c1, c2, c3
 
 
-def _high_words(product: Array, spare: Array, xp: Namespace) -> Array:
-    """``product >> 32``, written into ``spare`` when the namespace allows (numpy)."""
-    if xp is np:
-        return np.right_shift(product, np.uint64(32), out=spare)
-    return product >> xp.asarray(32, dtype=xp.uint64)
+# Philox word operations on uint64 arrays holding 32-bit words, or on Python ints. Each
+# consumes its operands: arrays are updated in place and returned.
+
+
+def _word_mul(a: Array | int, factor: int, xp: Namespace) -> Array | int:
+    """The exact 64-bit product (both factors are below 2**32)."""
+    if isinstance(a, int):
+        return a * factor
+    a *= _uint64(factor, xp)
+    return a
+
+
+def _word_low(a: Array | int, xp: Namespace) -> Array | int:
+    if isinstance(a, int):
+        return a & _MASK32
+    a &= _uint64(_MASK32, xp)
+    return a
+
+
+def _word_high(a: Array | int, xp: Namespace, scratch: _Scratch) -> Array | int:
+    """``a >> 32`` into a new array (``a`` is still needed)."""
+    if isinstance(a, int):
+        return a >> 32
+    return _shift_right(a, _uint64(32, xp), scratch.take(math.prod(a.shape)))
+
+
+def _word_xor3(a: Array | int, b: Array | int, k: int, xp: Namespace, scratch: _Scratch) -> Array | int:
+    """``a ^ b ^ k``, combining Python ints first so that an int costs no array operation."""
+    if isinstance(a, int):
+        return _word_xor(a ^ k, b, xp, scratch)
+    return _word_xor(a, _word_xor(b, k, xp, scratch), xp, scratch)
+
+
+def _word_xor(a: Array | int, b: Array | int, xp: Namespace, scratch: _Scratch) -> Array | int:
+    if isinstance(a, int):
+        if isinstance(b, int):
+            return a ^ b
+        a, b = b, a
+    if isinstance(b, int):
+        a ^= _uint64(b, xp)
+        return a
+    a ^= b
+    scratch.give(b)
+    return a
 
 
 def _check_word64(name: str, value: int) -> int:
@@ -144,16 +343,21 @@ def _check_word64(name: str, value: int) -> int:
     return int(value)
 
 
-def _block_words(seed: int, key: int, block: Array, xp: Namespace) -> Array:
-    """The four Philox words of each block index in ``block``, stacked as ``(4, *block.shape)``."""
-    low = xp.asarray(_MASK32, dtype=xp.uint64)
-    counter = (
-        block & low,
-        block >> xp.asarray(32, dtype=xp.uint64),
-        xp.full(block.shape, key & _MASK32, dtype=xp.uint64),
-        xp.full(block.shape, key >> 32, dtype=xp.uint64),
-    )
-    return xp.stack(_philox_rounds(counter, (seed & _MASK32, seed >> 32), xp))
+def _block_words(
+    seed: int, key: int, block: Array, xp: Namespace, scratch: _Scratch = _ALLOCATE
+) -> tuple[Array, Array, Array, Array]:
+    """The four Philox words of each block index in the uint64 array ``block`` (overwritten)."""
+    high = _shift_right(block, _uint64(32, xp), scratch.take(math.prod(block.shape)))
+    block &= _uint64(_MASK32, xp)
+    return _philox_blocks(seed, key, block, high, xp, scratch)
+
+
+def _philox_blocks(
+    seed: int, key: int, low: Array, high: Array | int, xp: Namespace, scratch: _Scratch
+) -> tuple[Array, Array, Array, Array]:
+    """Step 1 of the specification for blocks ``j = low + 2**32 * high`` (``low`` overwritten)."""
+    counter = (low, high, key & _MASK32, key >> 32)
+    return _philox_rounds(counter, (seed & _MASK32, seed >> 32), xp, scratch)
 
 
 def _contiguous(
@@ -165,7 +369,7 @@ def _contiguous(
     happens once, on its result.
     """
     first, last = start // 4, (start + count + 3) // 4
-    words = _block_words(seed, key, xp.arange(first, last, dtype=xp.uint64), xp)
+    words = xp.stack(_block_words(seed, key, xp.arange(first, last, dtype=xp.uint64), xp))
     values = xp.reshape(permute_dims(transform(words), (1, 0), xp), (-1,))
     offset = start - 4 * first
     return values[offset : offset + count]
@@ -187,18 +391,35 @@ def random_bits(
     index = astype(index, xp.uint64, xp)
     words = _block_words(seed, key, index >> xp.asarray(2, dtype=xp.uint64), xp)
     lane = index & xp.asarray(3, dtype=xp.uint64)
-    out = words[3, ...]
+    out = words[3]
     for j in (2, 1, 0):
-        out = xp.where(lane == xp.asarray(j, dtype=xp.uint64), words[j, ...], out)
+        out = xp.where(lane == xp.asarray(j, dtype=xp.uint64), words[j], out)
     return out
 
 
 def symmetric_uniform(bits: Array, xp: Namespace = np) -> Array:
     """float32 ``t = (2 * (b >> 8) + 1 - 2**24) * 2**-24`` in (-1, 1), exact (step 2 above)."""
-    top24 = astype(bits >> xp.asarray(8, dtype=bits.dtype), xp.float32, xp)
-    return top24 * xp.asarray(2.0**-23, dtype=xp.float32) - xp.asarray(
-        1.0 - 2.0**-24, dtype=xp.float32
-    )
+    return _symmetric(_top24(bits, xp), 1.0, xp, None)
+
+
+def _top24(bits: Array, xp: Namespace) -> Array:
+    """``b >> 8`` as float32 (exact: below 2**24)."""
+    return astype(bits >> xp.asarray(8, dtype=bits.dtype), xp.float32, xp)
+
+
+def _symmetric(top: Array, scale: float, xp: Namespace, out: Array | None) -> Array:
+    """``scale * t`` from ``top = b >> 8``, for ``scale`` a power of two, so exact.
+
+    ``top`` holds integers below 2**24: float32, or (numpy, with ``out``) int32, which the
+    multiplication converts exactly. ``top * 2**-23 * scale`` and the subtraction are exact.
+    """
+    step = _float32(2.0**-23 * scale, xp)
+    if out is None:
+        t = top * step
+    else:
+        t = np.multiply(top, step, out=out, dtype=np.float32)
+    t -= _float32((1.0 - 2.0**-24) * scale, xp)
+    return t
 
 
 # --------------------------------------------------------------------------------------------
@@ -225,21 +446,31 @@ _LN2_HIGH = 0.693359375  # ln 2 split so that exponent * _LN2_HIGH is exact in f
 _LN2_LOW = -2.12194440e-4
 
 
-def _polynomial(coefficients: tuple[float, ...], x: Array, xp: Namespace) -> Array:
+def _polynomial(
+    coefficients: tuple[float, ...], x: Array, xp: Namespace, out: Array | None
+) -> Array:
     """Horner evaluation in float32, lowest-degree coefficient first."""
-    acc = x * xp.asarray(coefficients[-1], dtype=xp.float32)
-    acc += xp.asarray(coefficients[-2], dtype=xp.float32)
+    acc = _mul(x, _float32(coefficients[-1], xp), out)
+    acc += _float32(coefficients[-2], xp)
     for c in reversed(coefficients[:-2]):
         acc *= x
-        acc += xp.asarray(c, dtype=xp.float32)
+        acc += _float32(c, xp)
     return acc
 
 
-def _frexp(v: Array, xp: Namespace) -> tuple[Array, Array]:
+def _frexp(v: Array, xp: Namespace, scratch: _Scratch) -> tuple[Array, Array]:
     """Mantissa in [0.5, 1) and exponent (float32) of positive normal float32 ``v``, exactly."""
     if xp is np:
-        mantissa, exponent = np.frexp(v)
-        return mantissa, exponent.astype(np.float32)
+        count = v.shape[0] if v.ndim else 1
+        mantissa = scratch.get("log_mantissa", np.float32, count)
+        exponent = scratch.get("log_exponent_int", np.int32, count)
+        if mantissa is None:
+            mantissa, exponent = np.frexp(v)
+            return mantissa, exponent.astype(np.float32)
+        np.frexp(v, out=(mantissa, exponent))
+        as_float = scratch.get("log_exponent", np.float32, count)
+        np.copyto(as_float, exponent, casting="same_kind")
+        return mantissa, as_float
     # The array API has no frexp: scale by powers of two (exact) by binary search on the
     # exponent. v lies in [2**-64, 1] here.
     exponent = xp.zeros(v.shape, dtype=xp.float32)
@@ -254,22 +485,37 @@ def _frexp(v: Array, xp: Namespace) -> tuple[Array, Array]:
     return v, exponent
 
 
-def _log(v: Array, xp: Namespace) -> Array:
+def _log(v: Array, xp: Namespace, scratch: _Scratch) -> Array:
     """Natural log of positive float32 ``v`` from basic operations (Cephes logf)."""
-    mantissa, exponent = _frexp(v, xp)
-    small = mantissa < xp.asarray(0.70710677, dtype=xp.float32)
-    mantissa = xp.where(small, mantissa + mantissa, mantissa)
-    exponent = exponent - astype(small, xp.float32, xp)
-    x = mantissa - xp.asarray(1.0, dtype=xp.float32)
-    z = x * x
-    y = _polynomial(_LOGF_P, x, xp) * x * z
-    y = y + exponent * xp.asarray(_LN2_LOW, dtype=xp.float32)
-    y = y - xp.asarray(0.5, dtype=xp.float32) * z
-    return x + y + exponent * xp.asarray(_LN2_HIGH, dtype=xp.float32)
+    count = math.prod(v.shape)
+    mantissa, exponent = _frexp(v, xp, scratch)
+    small = _less(mantissa, _float32(0.70710677, xp), scratch.get("log_small", np.bool_, count))
+    doubled = _mul(mantissa, _float32(2.0, xp), scratch.get("log_doubled", np.float32, count))
+    mantissa = _where(small, doubled, mantissa, xp, scratch.reuse(mantissa))
+    # numpy subtracts a bool array as 0.0 / 1.0 without converting it first.
+    step = small if xp is np else astype(small, xp.float32, xp)
+    exponent = _sub(exponent, step, scratch.reuse(exponent))
+    x = _sub(mantissa, _float32(1.0, xp), scratch.reuse(mantissa))
+    z = _mul(x, x, scratch.get("log_square", np.float32, count))
+    y = _polynomial(_LOGF_P, x, xp, scratch.get("log_poly", np.float32, count))
+    y *= x
+    y *= z
+    y += _mul(exponent, _float32(_LN2_LOW, xp), scratch.get("log_doubled", np.float32, count))
+    z *= _float32(0.5, xp)
+    y -= z
+    x += y
+    exponent *= _float32(_LN2_HIGH, xp)
+    x += exponent
+    return x
 
 
-def _rational(num: tuple[float, ...], den: tuple[float, ...], r: Array, xp: Namespace) -> Array:
-    return _polynomial(num, r, xp) / _polynomial(den, r, xp)
+def _rational(
+    num: tuple[float, ...], den: tuple[float, ...], r: Array, xp: Namespace, scratch: _Scratch
+) -> Array:
+    count = math.prod(r.shape)
+    ratio = _polynomial(num, r, xp, scratch.get("numerator", np.float32, count))
+    ratio /= _polynomial(den, r, xp, scratch.get("denominator", np.float32, count))
+    return ratio
 
 
 def normal_quantile(q: Array, xp: Namespace = np) -> Array:
@@ -280,21 +526,36 @@ def normal_quantile(q: Array, xp: Namespace = np) -> Array:
     ``|z| <= 5.42`` and PPND7's third region (``|z| > 5.3`` sigma... beyond ``r > 5``) is never
     reached.
     """
+    return _normal_quantile(q, xp, _ALLOCATE, None)
+
+
+def _normal_quantile(q: Array, xp: Namespace, scratch: _Scratch, out: Array | None) -> Array:
+    """:func:`normal_quantile` with its intermediates in ``scratch`` and its result in ``out``."""
     shape = q.shape
     q = xp.reshape(q, (-1,))
-    r = xp.asarray(0.180625, dtype=xp.float32) - q * q
-    z = q * _rational(_PPND7_CENTRAL_NUM, _PPND7_CENTRAL_DEN, r, xp)
+    count = q.shape[0]
+    r = _mul(q, q, scratch.get("r", np.float32, count))
+    r = _sub(_float32(0.180625, xp), r, scratch.reuse(r))
+    z = _mul(q, _rational(_PPND7_CENTRAL_NUM, _PPND7_CENTRAL_DEN, r, xp, scratch), out)
     # The tails (|q| > 0.425, 15% of values) are compacted so that their longer formula runs
     # on them alone.
-    tail = xp.abs(q) > xp.asarray(0.425, dtype=xp.float32)
+    magnitude = _abs(q, xp, scratch.get("abs", np.float32, count))
+    tail = _greater(magnitude, _float32(0.425, xp), scratch.get("tail", np.bool_, count))
     (where,) = xp.nonzero(tail)
-    if where.shape[0] == 0:
+    tails = where.shape[0]
+    if tails == 0:
         return xp.reshape(z, shape)
-    q_tail = xp.take(q, where)
-    distance = xp.asarray(0.5, dtype=xp.float32) - xp.abs(q_tail)  # min(p, 1 - p), exact
-    distance = xp.maximum(distance, xp.asarray(2.0**-25, dtype=xp.float32))
-    r = xp.sqrt(-_log(distance, xp)) - xp.asarray(1.6, dtype=xp.float32)
-    value = _rational(_PPND7_TAIL_NUM, _PPND7_TAIL_DEN, r, xp) * xp.sign(q_tail)
+    # q_tail may take the buffer of `magnitude`, which is no longer needed.
+    q_tail = _take(q, where, xp, scratch.get("abs", np.float32, tails))
+    distance = _abs(q_tail, xp, scratch.get("distance", np.float32, tails))
+    distance = _sub(_float32(0.5, xp), distance, scratch.reuse(distance))  # min(p, 1 - p), exact
+    distance = _maximum(distance, _float32(2.0**-25, xp), xp, scratch.reuse(distance))
+    r = _log(distance, xp, scratch)
+    r = _negative(r, scratch.reuse(r))
+    r = _sqrt(r, xp, scratch.reuse(r))
+    r -= _float32(1.6, xp)
+    value = _rational(_PPND7_TAIL_NUM, _PPND7_TAIL_DEN, r, xp, scratch)
+    value *= _sign(q_tail, xp, scratch.reuse(q_tail))
     if xp is np:
         z[where] = value  # integer scatter: twice as fast as a boolean one
     else:
@@ -332,16 +593,24 @@ class UniformDistribution:
 
     def from_bits(self, bits: Array, xp: Namespace = np) -> Array:
         """float32 values from Philox words (step 3 of the module specification)."""
-        t = symmetric_uniform(bits, xp)
-        half = (self.high - self.low) / 2.0
-        mid = (self.high + self.low) / 2.0
-        value = t * xp.asarray(half, dtype=xp.float32)
-        if mid == 0.0:
-            return value
-        value = value + xp.asarray(mid, dtype=xp.float32)
-        low = _float32_inward(self.low, self.high)
-        high = _float32_inward(self.high, self.low)
-        return xp.clip(value, xp.asarray(low), xp.asarray(high))
+        return _uniform_values(self, _top24(bits, xp), xp, None)
+
+
+def _uniform_values(dist: UniformDistribution, top: Array, xp: Namespace, out: Array | None) -> Array:
+    """Step 3 from ``top = b >> 8`` (see :func:`_symmetric`), into ``out`` when given."""
+    half = (dist.high - dist.low) / 2.0
+    mid = (dist.high + dist.low) / 2.0
+    value = _symmetric(top, 1.0, xp, out)
+    if np.float32(half) != 1.0:  # multiplying by 1 changes nothing
+        value *= _float32(half, xp)
+    if mid == 0.0:
+        return value
+    value += _float32(mid, xp)
+    low = _float32_inward(dist.low, dist.high)
+    high = _float32_inward(dist.high, dist.low)
+    if xp is np:
+        return _clip(value, low, high, xp, out)
+    return xp.clip(value, xp.asarray(low), xp.asarray(high))
 
 
 @dataclass(frozen=True)
@@ -385,23 +654,42 @@ class NormalDistribution:
 
     def from_bits(self, bits: Array, xp: Namespace = np) -> Array:
         """float32 values from Philox words (step 4 of the module specification)."""
-        t = symmetric_uniform(bits, xp)
-        if self.truncated:
-            q_low, q_high = _phi_cdf_centered(self.lower), _phi_cdf_centered(self.upper)
-            q = t * xp.asarray((q_high - q_low) / 2.0, dtype=xp.float32) + xp.asarray(
-                (q_high + q_low) / 2.0, dtype=xp.float32
-            )
-        else:
-            q = t * xp.asarray(0.5, dtype=xp.float32)
-        z = normal_quantile(q, xp)
-        value = z * xp.asarray(self.std, dtype=xp.float32)
-        if self.mean != 0.0:
-            value = value + xp.asarray(self.mean, dtype=xp.float32)
-        if self.truncated:
-            low = _float32_inward(self.low, self.mean) if math.isfinite(self.low) else -np.inf
-            high = _float32_inward(self.high, self.mean) if math.isfinite(self.high) else np.inf
-            value = xp.clip(value, xp.asarray(low, dtype=xp.float32), xp.asarray(high, dtype=xp.float32))
-        return value
+        return _normal_values(self, _top24(bits, xp), xp, _ALLOCATE, None)
+
+
+def _normal_values(
+    dist: NormalDistribution, top: Array, xp: Namespace, scratch: _Scratch, out: Array | None
+) -> Array:
+    """Step 4 from ``top = b >> 8`` (see :func:`_symmetric`), into ``out`` when given."""
+    count = math.prod(top.shape)
+    if dist.truncated:
+        q_low, q_high = _phi_cdf_centered(dist.lower), _phi_cdf_centered(dist.upper)
+        q = _symmetric(top, 1.0, xp, scratch.get("q", np.float32, count))
+        q *= _float32((q_high - q_low) / 2.0, xp)
+        q += _float32((q_high + q_low) / 2.0, xp)
+    else:
+        q = _symmetric(top, 0.5, xp, scratch.get("q", np.float32, count))  # t / 2, exactly
+    value = _normal_quantile(q, xp, scratch, out)
+    if np.float32(dist.std) != 1.0:  # multiplying by 1 changes nothing
+        value *= _float32(dist.std, xp)
+    if dist.mean != 0.0:
+        value += _float32(dist.mean, xp)
+    if dist.truncated:
+        low = _float32_inward(dist.low, dist.mean) if math.isfinite(dist.low) else -np.inf
+        high = _float32_inward(dist.high, dist.mean) if math.isfinite(dist.high) else np.inf
+        value = _clip(value, _float32(low, xp), _float32(high, xp), xp, out)
+    return value
+
+
+Distribution = UniformDistribution | NormalDistribution
+
+
+def _transform(
+    dist: Distribution, top: Array, xp: Namespace, scratch: _Scratch, out: Array | None
+) -> Array:
+    if isinstance(dist, UniformDistribution):
+        return _uniform_values(dist, top, xp, out)
+    return _normal_values(dist, top, xp, scratch, out)
 
 
 def _phi_cdf(x: float) -> float:
@@ -425,8 +713,6 @@ def truncated_standard_normal_std(lower: float, upper: float) -> float:
     mean = (_phi_pdf(lower) - _phi_pdf(upper)) / mass
     return math.sqrt(1.0 + (la - ub) / mass - mean * mean)
 
-
-Distribution = UniformDistribution | NormalDistribution
 
 
 # --------------------------------------------------------------------------------------------
@@ -516,18 +802,78 @@ class Stream:
         )
 
     def _fill_numpy(self, distribution: Distribution, out: np.ndarray, offset: int) -> None:
-        count = out.shape[0]
+        _fill_numpy(self.seed, self.key, distribution, out, offset)
 
-        def work(start: int) -> None:
-            stop = min(start + CHUNK, count)
-            out[start:stop] = self._values(distribution, offset + start, stop - start, np)
 
-        starts = range(0, count, CHUNK)
-        threads = _num_threads()
-        if count < _THREADED_MIN or threads == 1:
-            for start in starts:
-                work(start)
-            return
-        with ThreadPoolExecutor(max_workers=threads) as pool:
-            for _ in pool.map(work, starts):
-                pass
+def _fill_numpy(
+    seed: int, key: int, distribution: Distribution, out: np.ndarray, offset: int
+) -> None:
+    """Write elements ``offset .. offset + len(out) - 1`` into the 1-d array ``out``.
+
+    Work is split into chunks of ``CHUNK // 4`` whole Philox blocks; ``threads`` workers take
+    chunks in turn, each with its own :class:`_Workspace`.
+    """
+    count = out.shape[0]
+    if count == 0:
+        return
+    first, last = offset // 4, (offset + count + 3) // 4
+    step = CHUNK // 4
+    pending = iter(range(first, last, step))
+    lock = threading.Lock()
+
+    def work() -> None:
+        workspace = _Workspace(4 * step)
+        while True:
+            with lock:
+                start = next(pending, None)
+            if start is None:
+                return
+            _fill_blocks(
+                seed, key, distribution, start, min(start + step, last), out, offset, workspace
+            )
+
+    threads = 1 if count < _THREADED_MIN else min(_num_threads(), -(-(last - first) // step))
+    if threads == 1:
+        work()
+        return
+    with ThreadPoolExecutor(max_workers=threads - 1) as pool:
+        helpers = [pool.submit(work) for _ in range(threads - 1)]
+        work()
+        for helper in helpers:
+            helper.result()
+
+
+def _fill_blocks(
+    seed: int,
+    key: int,
+    distribution: Distribution,
+    first: int,
+    last: int,
+    out: np.ndarray,
+    offset: int,
+    workspace: _Workspace,
+) -> None:
+    """The elements of Philox blocks ``first .. last - 1`` that fall inside ``out``."""
+    blocks = last - first
+    workspace.release_words()
+    if first >> 32 == (last - 1) >> 32:  # the high word of the block index is one int
+        low = np.add(workspace.arange(blocks), np.uint64(first & _MASK32), out=workspace.take(blocks))
+        words = _philox_blocks(seed, key, low, first >> 32, np, workspace)
+    else:
+        block = np.add(workspace.arange(blocks), np.uint64(first), out=workspace.take(blocks))
+        words = _block_words(seed, key, block, np, workspace)
+    # b >> 8 of each lane, interleaved into element order; below 2**24, so int32 holds it.
+    top = workspace.get("top", np.uint32, 4 * blocks).reshape(blocks, 4)
+    eight = np.uint64(8)
+    for lane, word in enumerate(words):
+        np.right_shift(word, eight, out=top[:, lane])
+    top = top.reshape(-1).view(np.int32)
+    begin = 4 * first - offset  # position in `out` of the first element of block `first`
+    end = begin + 4 * blocks
+    if 0 <= begin and end <= out.shape[0] and out.dtype == np.float32:
+        _transform(distribution, top, np, workspace, out[begin:end])
+        return
+    values = workspace.get("values", np.float32, 4 * blocks)
+    _transform(distribution, top, np, workspace, values)
+    inside = slice(max(begin, 0), min(end, out.shape[0]))
+    out[inside] = values[inside.start - begin : inside.stop - begin]

@@ -109,13 +109,13 @@ _DISTRIBUTION_ALIASES = {"untruncated_normal": "normal"}
 def _finite(name: str, value: Any, *, minimum: float | None = None, strict: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number. Received: {name}={value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite. Received: {name}={value}")
-    if minimum is not None and (value < minimum or (strict and value == minimum)):
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be finite. Received: {name}={number}")
+    if minimum is not None and (number < minimum or (strict and value == minimum)):
         relation = ">" if strict else ">="
-        raise ValueError(f"{name} must be {relation} {minimum}. Received: {name}={value}")
-    return value
+        raise ValueError(f"{name} must be {relation} {minimum}. Received: {name}={number}")
+    return number
 
 
 def _choice(
@@ -213,12 +213,16 @@ class Scheme:
         """
         layout = get_layout(layout)
         dims = tuple(shape)
+        stream = Stream(seed, _as_key(key))
+        if len(dims) < layout.min_ndim and layout.name == "canonical":
+            # Vectors and scalars (biases): storage is canonical; fan-based schemes need `fans`.
+            values = self.sample_canonical(dims, stream, fans=fans, xp=xp)
+            return _cast(values, dtype, xp)
         cshape = canonical_shape(dims, layout, groups=groups)
         if fans is None and self.uses_fans:
             fans = compute_fans(
                 dims, layout, groups=groups, blocks=blocks, fan_convention=fan_convention
             )
-        stream = Stream(seed, _as_key(key))
         values = self.sample_canonical(
             cshape, stream, fans=fans, groups=groups, blocks=blocks, xp=xp
         )
@@ -438,12 +442,20 @@ class _VarianceScalingBase(RandomScheme):
     """
 
     uses_fans: ClassVar[bool] = True
+    #: The distribution families a preset may take (the *Normal presets take no uniform).
+    _families: ClassVar[tuple[str, ...]] = _DISTRIBUTIONS
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
             check = _VARIANCE_SCALING_CHECKS.get(field.name)
             if check is not None:
                 _set(self, field.name, check(getattr(self, field.name)))
+        if self.distribution_name not in self._families:
+            allowed = ", ".join(repr(f) for f in self._families)
+            raise ValueError(
+                f"{type(self).__name__} takes distribution {allowed}. "
+                f"Received: distribution={self.distribution_name!r}"
+            )
         if hasattr(self, "nonlinearity"):
             _he_gain(self.nonlinearity, getattr(self, "negative_slope", 0.0))  # validates
 
@@ -523,6 +535,7 @@ class GlorotNormal(_VarianceScalingBase):
 
     gain: float = 1.0
     distribution: str = "normal"
+    _families: ClassVar[tuple[str, ...]] = ("normal", "truncated_normal")
 
     @property
     def variance_scale(self) -> float:
@@ -558,6 +571,7 @@ class HeNormal(_VarianceScalingBase):
     mode: str = "fan_in"
     nonlinearity: str = "relu"
     distribution: str = "normal"
+    _families: ClassVar[tuple[str, ...]] = ("normal", "truncated_normal")
 
     @property
     def variance_scale(self) -> float:
@@ -580,6 +594,7 @@ class LecunNormal(_VarianceScalingBase):
     """
 
     distribution: str = "normal"
+    _families: ClassVar[tuple[str, ...]] = ("normal", "truncated_normal")
 
     @property
     def variance_scale(self) -> float:
@@ -750,8 +765,9 @@ class Assign(Scheme):
     """
 
     values: Any = None
-    layout: str = "canonical"
+    layout: str | Layout = "canonical"
     groups: int = 1
+    canonical_values: np.ndarray = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.values is None:
@@ -763,11 +779,10 @@ class Assign(Scheme):
             raise ValueError("Assign values must be finite. Received: values with NaN or inf")
         array.setflags(write=False)
         _set(self, "values", array)
-        _set(self, "layout", get_layout(self.layout).name)
-
-    @property
-    def canonical_values(self) -> np.ndarray:
-        return np.asarray(to_canonical(self.values, self.layout, groups=self.groups))
+        layout = get_layout(self.layout)
+        # Presets are kept by name; a custom layout (e.g. Layout.einsum) as the object.
+        _set(self, "layout", layout.name if isinstance(layout.to_config(), str) else layout)
+        _set(self, "canonical_values", np.asarray(to_canonical(array, layout, groups=self.groups)))
 
     def __eq__(self, other: object) -> bool:
         return (
@@ -784,7 +799,7 @@ class Assign(Scheme):
         return {
             "scheme": "Assign",
             "values": self.values.tolist(),
-            "layout": self.layout,
+            "layout": get_layout(self.layout).to_config(),
             "groups": self.groups,
         }
 
@@ -872,7 +887,7 @@ class CustomScheme(Scheme):
 
     Fields of the subclass (a frozen dataclass when decorated ``@dataclass(frozen=True)``) are
     its configuration. ``fans`` is the weight's :class:`~oneinit.core.fans.Fans`, or None
-    for weights with fewer than 2 dimensions.
+    for vectors and scalars (biases) sampled without ``fans=``.
     """
 
     uses_fans: ClassVar[bool] = True
@@ -898,21 +913,6 @@ class CustomScheme(Scheme):
                 f"Received: shape={tuple(values.shape)}, expected {tuple(shape)}"
             )
         return astype(values, xp.float32, xp)
-
-    def sample(self, shape: Sequence[int], **kwargs: Any) -> Array:
-        layout = get_layout(kwargs.get("layout", "canonical"))
-        if kwargs.get("fans") is None and len(tuple(shape)) < layout.min_ndim:
-            kwargs["fans"] = None
-            return _sample_without_fans(self, shape, kwargs)
-        return super().sample(shape, **kwargs)
-
-
-def _sample_without_fans(scheme: Scheme, shape: Sequence[int], kwargs: dict[str, Any]) -> Array:
-    """Vectors and scalars (biases) for fan-free or custom schemes: canonical = storage."""
-    stream = Stream(kwargs["seed"], _as_key(kwargs.get("key", 0)))
-    xp = kwargs.get("xp", np)
-    values = scheme.sample_canonical(tuple(shape), stream, fans=None, xp=xp)
-    return _cast(values, kwargs.get("dtype"), xp)
 
 
 @dataclass(frozen=True)

@@ -303,7 +303,7 @@ def identity(shape: Sequence[int], gain: float = 1.0, *, xp: Namespace = np) -> 
     r"""``gain`` times the (possibly rectangular) identity matrix.
 
     :math:`W_{ij} = \mathrm{gain}` if :math:`i = j`, else 0, for ``shape = (out, in)``; as
-    torch ``eye_`` (with ``gain = 1``), Keras ``Identity(gain)`` and Paddle's 2-D use.
+    torch ``eye_`` (with ``gain = 1``) and Keras ``Identity(gain)``; Paddle has none.
 
     Parameters
     ----------
