@@ -13,7 +13,7 @@ import nox
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = True
-nox.options.sessions = ["lint", "core", "core-numpy1", "explain"]
+nox.options.sessions = ["lint", "core", "core-numpy1", "mxnet", "explain"]
 
 # Facts about the machines this project runs on, in one place.
 MACHINE = {
@@ -26,6 +26,8 @@ MACHINE = {
     "numpy1": os.environ.get("ONEINIT_NUMPY1", "numpy==1.23.5"),
 }
 PYTHON = MACHINE["python"]
+# Docs whose examples need no framework (each adapter's page is doctested in its own session).
+CORE_DOCS = ["docs/index.md", "docs/schemes.md", "docs/fans.md", "docs/generator.md", "docs/gains.md"]
 
 
 @nox.session(python=PYTHON)
@@ -48,7 +50,7 @@ def core(session: nox.Session) -> None:
         "oneinit/core",
         "--doctest-glob=*.md",
         "README.md",
-        "docs",
+        *CORE_DOCS,
         "-p",
         "no:cacheprovider",
     )
@@ -74,3 +76,19 @@ def bench(session: nox.Session) -> None:
     """Throughput and memory of the core's seeded sampling against numpy's own fill."""
     session.install("-e", ".")
     session.run("python", "benchmarks/bench_core.py", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def mxnet(session: nox.Session) -> None:
+    """The MXNet adapter on MXNet 1.9.1 and numpy 1.23.5: tests and doctests."""
+    session.install("-e", ".[mxnet,test]", MACHINE["numpy1"])
+    session.run("pytest", "tests/adapters/test_mxnet.py", *session.posargs)
+    session.run(
+        "pytest",
+        "--doctest-modules",
+        "oneinit/adapters/mxnet.py",
+        "--doctest-glob=*.md",
+        "docs/mxnet.md",
+        "-p",
+        "no:cacheprovider",
+    )
