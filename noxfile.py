@@ -13,7 +13,7 @@ import nox
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = True
-nox.options.sessions = ["lint", "core", "core-numpy1", "mxnet", "explain"]
+nox.options.sessions = ["lint", "core", "core-numpy1", "paddle", "mxnet", "explain"]
 
 # Facts about the machines this project runs on, in one place.
 MACHINE = {
@@ -24,6 +24,8 @@ MACHINE = {
     "torch": os.environ.get("ONEINIT_TORCH", "torch==2.13.0"),
     # MXNet 1.9.1 needs numpy < 1.24; 1.23.5 is the newest that installs on Python 3.11.
     "numpy1": os.environ.get("ONEINIT_NUMPY1", "numpy==1.23.5"),
+    # The CPU build of Paddle (a GPU build cannot be installed here).
+    "paddle": os.environ.get("ONEINIT_PADDLE", "paddlepaddle==3.3.1"),
 }
 PYTHON = MACHINE["python"]
 # Docs whose examples need no framework (each adapter's page is doctested in its own session).
@@ -89,6 +91,22 @@ def mxnet(session: nox.Session) -> None:
         "oneinit/adapters/mxnet.py",
         "--doctest-glob=*.md",
         "docs/mxnet.md",
+        "-p",
+        "no:cacheprovider",
+    )
+
+
+@nox.session(python=PYTHON)
+def paddle(session: nox.Session) -> None:
+    """The PaddlePaddle adapter: tests and doctests (never in a process with TensorFlow)."""
+    session.install(MACHINE["paddle"], "-e", ".[test]")
+    session.run("pytest", "tests/adapters/test_paddle.py", *session.posargs)
+    session.run(
+        "pytest",
+        "--doctest-modules",
+        "oneinit/adapters/paddle.py",
+        "--doctest-glob=*.md",
+        "docs/paddle.md",
         "-p",
         "no:cacheprovider",
     )
