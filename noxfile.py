@@ -13,7 +13,16 @@ import nox
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = True
-nox.options.sessions = ["lint", "core", "core-numpy1", "paddle", "mxnet", "explain"]
+nox.options.sessions = [
+    "lint",
+    "core",
+    "core-numpy1",
+    "torch",
+    "keras",
+    "paddle",
+    "mxnet",
+    "explain",
+]
 
 # Facts about the machines this project runs on, in one place.
 MACHINE = {
@@ -26,10 +35,24 @@ MACHINE = {
     "numpy1": os.environ.get("ONEINIT_NUMPY1", "numpy==1.23.5"),
     # The CPU build of Paddle (a GPU build cannot be installed here).
     "paddle": os.environ.get("ONEINIT_PADDLE", "paddlepaddle==3.3.1"),
+    "keras": os.environ.get("ONEINIT_KERAS", "keras==3.15.1"),
+    "tensorflow": os.environ.get("ONEINIT_TENSORFLOW", "tensorflow-cpu==2.21.0"),
+    "jax": os.environ.get("ONEINIT_JAX", "jax==0.10.2"),
 }
+# TensorFlow's and the Keras torch backend's __array__ warn under numpy 2 on every conversion.
+KERAS_ARRAY_WARNING = (
+    "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning"
+)
+KERAS_BACKENDS = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
 PYTHON = MACHINE["python"]
 # Docs whose examples need no framework (each adapter's page is doctested in its own session).
-CORE_DOCS = ["docs/index.md", "docs/schemes.md", "docs/fans.md", "docs/generator.md", "docs/gains.md"]
+CORE_DOCS = [
+    "docs/index.md",
+    "docs/schemes.md",
+    "docs/fans.md",
+    "docs/generator.md",
+    "docs/gains.md",
+]
 
 
 @nox.session(python=PYTHON)
@@ -109,4 +132,42 @@ def paddle(session: nox.Session) -> None:
         "docs/paddle.md",
         "-p",
         "no:cacheprovider",
+    )
+
+
+@nox.session(python=PYTHON)
+def torch(session: nox.Session) -> None:
+    """The PyTorch adapter (CPU build): tests (CUDA ones skip without a GPU) and doctests."""
+    session.install("-e", ".[test]", MACHINE["torch"])
+    session.run("pytest", "tests/adapters/test_torch.py", *session.posargs)
+    session.run(
+        "pytest",
+        "--doctest-modules",
+        "oneinit/adapters/torch.py",
+        "oneinit/core/rules.py",
+        "--doctest-glob=*.md",
+        "docs/torch.md",
+        "-p",
+        "no:cacheprovider",
+    )
+
+
+@nox.session(python=PYTHON)
+@nox.parametrize("backend", list(KERAS_BACKENDS))
+def keras(session: nox.Session, backend: str) -> None:
+    """The Keras 3 adapter on one backend (tensorflow, jax or torch), in its own venv."""
+    session.install("-e", ".[test]", MACHINE["keras"], MACHINE[KERAS_BACKENDS[backend]])
+    env = {"KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    session.run("pytest", "tests/adapters/test_keras.py", *session.posargs, env=env)
+    session.run(
+        "pytest",
+        "-W",
+        KERAS_ARRAY_WARNING,
+        "--doctest-modules",
+        "oneinit/adapters/keras.py",
+        "--doctest-glob=*.md",
+        "docs/keras.md",
+        "-p",
+        "no:cacheprovider",
+        env=env,
     )
