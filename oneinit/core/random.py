@@ -42,13 +42,14 @@ Everything here is written against the Python array API standard: ``xp`` is the 
 makes a new array names a scratch buffer, which other namespaces ignore (they allocate) and a numpy
 fill takes from its worker's workspace. Large numpy fills run in chunks of ``CHUNK`` elements on
 a few threads, each with one workspace reused by all its chunks, so a fill allocates its float32
-output and a few MiB per thread, and nothing per chunk.
+output and about 5 MiB per thread; per chunk, only the index array of the normal tails.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+import operator
 import os
 import threading
 from collections.abc import Callable
@@ -76,10 +77,11 @@ _PHILOX_M1 = 0xCD9E8D57
 _PHILOX_W0 = 0x9E3779B9  # golden ratio
 _PHILOX_W1 = 0xBB67AE85  # sqrt(3) - 1
 
-#: Elements generated per unit of work: big enough to amortize numpy's per-call overhead
-#: (2**13 runs at half speed), small enough that a worker's workspace (about 50 bytes per
-#: element of a chunk) stays near 6 MiB and in cache.
-CHUNK = 1 << 17
+#: Elements generated per unit of work. Each numpy call then spans 2**16 Philox blocks (or
+#: 2**18 values), long enough that threads seldom wait for each other's Python glue (with
+#: 2**15-element chunks two threads ran slower than one) while a worker's workspace, about 20
+#: bytes per element of a chunk, stays near 5 MiB.
+CHUNK = 1 << 18
 #: Below this many elements a numpy fill runs on the calling thread only.
 _THREADED_MIN = 1 << 20
 
@@ -121,17 +123,25 @@ class _Workspace(_Scratch):
     Allocating the temporaries of each chunk afresh hands tens of bytes per element back to the
     C allocator after every chunk; glibc returns such memory to the system, and faulting it in
     again cost more than the arithmetic on the (virtualized) machines we measured.
+
+    Buffers are byte arrays by name, viewed as whatever dtype is asked for. The Philox words of
+    a chunk (:meth:`take`) live in the buffers that the normal transform uses, "q", "r" and
+    "den", two words per buffer: the words are dead once interleaved into the chunk's output,
+    before any transform starts. A worker then holds about 20 bytes per element of a chunk.
     """
 
+    _WORD_HOSTS = ("q", "r", "den")
+
     def __init__(self, elements: int) -> None:
-        #: Buffers grow in steps of an eighth of a chunk, so that the variable-size buffers of
-        #: the normal tails are reallocated a few times at most.
-        self._granule = max(1, elements // 8)
+        self._blocks = -(-elements // 4)
+        # Buffers grow in steps of an eighth of a float32 chunk (in bytes), so that the
+        # variable-size buffers of the normal tails are reallocated a few times at most.
+        self._granule = 4 * (4 * self._blocks) // 8
         self._buffers: dict[str, np.ndarray] = {}
         self._arange = np.arange(0, dtype=np.uint64)
-        self._blocks = -(-elements // 4)
-        self._words: list[np.ndarray] = []  # every Philox word buffer
+        self._words: list[np.ndarray] = []  # every Philox word buffer, each of _blocks words
         self._free_words: list[np.ndarray] = []
+        self._lent: dict[int, np.ndarray] = {}  # id of an array from take() -> its word buffer
 
     def get(self, name: str, dtype: Any, count: int) -> np.ndarray:
         """``count`` elements of ``dtype`` in the buffer ``name`` (contents undefined)."""
@@ -148,16 +158,27 @@ class _Workspace(_Scratch):
 
     def take(self, count: int) -> np.ndarray:
         if not self._free_words:
-            self._words.append(np.empty(max(count, self._blocks), dtype=np.uint64))
-            self._free_words.append(self._words[-1])
-        return self._free_words.pop()[:count]
+            hosts = len(self._WORD_HOSTS)
+            index = len(self._words)
+            if index < 2 * hosts:
+                host = self.get(self._WORD_HOSTS[index // 2], np.uint64, 2 * self._blocks)
+                word = host.reshape(2, self._blocks)[index % 2]
+            else:
+                word = np.empty(self._blocks, dtype=np.uint64)
+            self._words.append(word)
+            self._free_words.append(word)
+        word = self._free_words.pop()
+        lent = word[:count]
+        self._lent[id(lent)] = word
+        return lent
 
     def give(self, array: Array) -> None:
-        self._free_words.append(array.base if array.base is not None else array)
+        self._free_words.append(self._lent.pop(id(array)))
 
     def release_words(self) -> None:
         """Hand back every Philox word buffer (a new chunk starts)."""
         self._free_words = list(self._words)
+        self._lent.clear()
 
     def arange(self, count: int) -> np.ndarray:
         """``0 .. count - 1`` as uint64, computed once."""
@@ -194,8 +215,20 @@ def _sqrt(a: Array, xp: Namespace, out: Array | None) -> Array:
     return xp.sqrt(a) if out is None else np.sqrt(a, out=out)
 
 
-def _sign(a: Array, xp: Namespace, out: Array | None) -> Array:
-    return xp.sign(a) if out is None else np.sign(a, out=out)
+def _copysign(a: Array, b: Array, xp: Namespace, out: Array | None) -> Array:
+    return xp.copysign(a, b) if out is None else np.copysign(a, b, out=out)
+
+
+def _bitwise_and(a: Array, b: Array, out: Array | None) -> Array:
+    return a & b if out is None else np.bitwise_and(a, b, out=out)
+
+
+def _astype(a: np.ndarray, dtype: Any, out: np.ndarray | None) -> np.ndarray:
+    """numpy only: ``a`` converted to ``dtype``."""
+    if out is None:
+        return a.astype(dtype)
+    np.copyto(out, a, casting="same_kind")
+    return out
 
 
 def _maximum(a: Array, b: Array, xp: Namespace, out: Array | None) -> Array:
@@ -210,27 +243,20 @@ def _greater(a: Array, b: Array, out: Array | None) -> Array:
     return a > b if out is None else np.greater(a, b, out=out)
 
 
-def _less(a: Array, b: Array, out: Array | None) -> Array:
-    return a < b if out is None else np.less(a, b, out=out)
+def _less_float32(a: Array, b: Array, xp: Namespace, out: Array | None) -> Array:
+    """``a < b`` as float32 1.0 / 0.0."""
+    return astype(a < b, xp.float32, xp) if out is None else np.less(a, b, out=out)
 
 
 def _take(a: Array, index: Array, xp: Namespace, out: Array | None) -> Array:
     return xp.take(a, index) if out is None else np.take(a, index, out=out)
 
 
-def _where(condition: Array, a: Array, b: Array, xp: Namespace, out: Array | None) -> Array:
-    """``where(condition, a, b)``; with ``out``, which must be ``b``, in place."""
-    if out is None:
-        return xp.where(condition, a, b)
-    np.copyto(out, a, where=condition)
-    return out
-
-
 def _uint64(value: int, xp: Namespace) -> Array:
     return np.uint64(value) if xp is np else xp.asarray(value, dtype=xp.uint64)
 
 
-def _float32(value: float, xp: Namespace) -> Array:
+def _float32(value: float | np.floating[Any], xp: Namespace) -> Array:
     return np.float32(value) if xp is np else xp.asarray(value, dtype=xp.float32)
 
 
@@ -257,9 +283,15 @@ def philox4x32_10(
     -------
     tuple of four uint64 arrays holding the 32-bit output words.
     """
-    c0, c1, c2, c3 = (xp.asarray(c, dtype=xp.uint64, copy=True) for c in counter)
-    words = (c0, c1, c2, c3)
-    return _philox_rounds(words, key, xp)
+    c0, c1, c2, c3 = (_copy_uint64(c, xp) for c in counter)
+    return _philox_rounds((c0, c1, c2, c3), key, xp)
+
+
+def _copy_uint64(x: Array, xp: Namespace) -> Array:
+    """A uint64 copy that the rounds may overwrite (numpy 1.x ``asarray`` has no ``copy``)."""
+    if xp is np:
+        return np.array(x, dtype=np.uint64)
+    return xp.asarray(x, dtype=xp.uint64, copy=True)
 
 
 def _philox_rounds(
@@ -274,9 +306,9 @@ def _philox_rounds(
     chunk the high block word): it stays an int for as long as the rounds allow, so that the
     first three rounds do 18 array operations instead of 30. Each array operation either
     updates an operand in place or takes a buffer from ``scratch``, and hands the buffer of a
-    consumed operand back, so a workspace serves every chunk with six buffers.
+    consumed operand back, so a workspace serves every chunk with five buffers.
     """
-    k0, k1 = key[0] & _MASK32, key[1] & _MASK32
+    k0, k1 = int(key[0]) & _MASK32, int(key[1]) & _MASK32
     c0, c1, c2, c3 = counter
     for _ in range(10):
         c0 = _word_mul(c0, _PHILOX_M0, xp)  # product p0
@@ -315,7 +347,9 @@ def _word_high(a: Array | int, xp: Namespace, scratch: _Scratch) -> Array | int:
     return _shift_right(a, _uint64(32, xp), scratch.take(math.prod(a.shape)))
 
 
-def _word_xor3(a: Array | int, b: Array | int, k: int, xp: Namespace, scratch: _Scratch) -> Array | int:
+def _word_xor3(
+    a: Array | int, b: Array | int, k: int, xp: Namespace, scratch: _Scratch
+) -> Array | int:
     """``a ^ b ^ k``, combining Python ints first so that an int costs no array operation."""
     if isinstance(a, int):
         return _word_xor(a ^ k, b, xp, scratch)
@@ -356,6 +390,7 @@ def _philox_blocks(
     seed: int, key: int, low: Array, high: Array | int, xp: Namespace, scratch: _Scratch
 ) -> tuple[Array, Array, Array, Array]:
     """Step 1 of the specification for blocks ``j = low + 2**32 * high`` (``low`` overwritten)."""
+    seed, key = int(seed), int(key)  # Python ints, also for numpy integer seeds and keys
     counter = (low, high, key & _MASK32, key >> 32)
     return _philox_rounds(counter, (seed & _MASK32, seed >> 32), xp, scratch)
 
@@ -408,16 +443,12 @@ def _top24(bits: Array, xp: Namespace) -> Array:
 
 
 def _symmetric(top: Array, scale: float, xp: Namespace, out: Array | None) -> Array:
-    """``scale * t`` from ``top = b >> 8``, for ``scale`` a power of two, so exact.
+    """``scale * t`` from float32 ``top = b >> 8``; exact for ``scale`` a power of two.
 
-    ``top`` holds integers below 2**24: float32, or (numpy, with ``out``) int32, which the
-    multiplication converts exactly. ``top * 2**-23 * scale`` and the subtraction are exact.
+    ``top * (2**-23 * scale)`` only changes the exponent of an integer below 2**24, and the
+    difference with ``(1 - 2**-24) * scale`` is representable, so neither step rounds.
     """
-    step = _float32(2.0**-23 * scale, xp)
-    if out is None:
-        t = top * step
-    else:
-        t = np.multiply(top, step, out=out, dtype=np.float32)
+    t = _mul(top, _float32(2.0**-23 * scale, xp), out)
     t -= _float32((1.0 - 2.0**-24) * scale, xp)
     return t
 
@@ -460,24 +491,28 @@ def _polynomial(
 
 def _frexp(v: Array, xp: Namespace, scratch: _Scratch) -> tuple[Array, Array]:
     """Mantissa in [0.5, 1) and exponent (float32) of positive normal float32 ``v``, exactly."""
+    count = math.prod(v.shape)
     if xp is np:
-        count = v.shape[0] if v.ndim else 1
-        mantissa = scratch.get("log_mantissa", np.float32, count)
-        exponent = scratch.get("log_exponent_int", np.int32, count)
-        if mantissa is None:
-            mantissa, exponent = np.frexp(v)
-            return mantissa, exponent.astype(np.float32)
-        np.frexp(v, out=(mantissa, exponent))
-        as_float = scratch.get("log_exponent", np.float32, count)
-        np.copyto(as_float, exponent, casting="same_kind")
-        return mantissa, as_float
+        # From the IEEE layout, as np.frexp would give but in a quarter of its time: a positive
+        # normal v has bits (exponent + 126) << 23 | fraction, and its mantissa is the fraction
+        # under the biased exponent 126.
+        # With a workspace the exponent overwrites v.
+        bits = v.view(np.int32)
+        fraction = _bitwise_and(
+            bits, np.int32(0x007FFFFF), scratch.get("log_mantissa", np.int32, count)
+        )
+        fraction |= np.int32(0x3F000000)
+        biased = _shift_right(bits, np.int32(23), scratch.reuse(bits))
+        biased -= np.int32(126)
+        return fraction.view(np.float32), _astype(biased, np.float32, scratch.reuse(v))
     # The array API has no frexp: scale by powers of two (exact) by binary search on the
     # exponent. v lies in [2**-64, 1] here.
     exponent = xp.zeros(v.shape, dtype=xp.float32)
     for step in (32, 16, 8, 4, 2, 1):
         small = v < xp.asarray(2.0**-step, dtype=xp.float32)
         v = xp.where(small, v * xp.asarray(2.0**step, dtype=xp.float32), v)
-        exponent = exponent - astype(small, xp.float32, xp) * xp.asarray(float(step), dtype=xp.float32)
+        step_size = xp.asarray(float(step), dtype=xp.float32)
+        exponent = exponent - astype(small, xp.float32, xp) * step_size
     # Now v is in [0.5, 1] ... except v == 1 exactly, which frexp writes as 0.5 * 2**1.
     one = v == xp.asarray(1.0, dtype=xp.float32)
     v = xp.where(one, xp.asarray(0.5, dtype=xp.float32), v)
@@ -486,21 +521,23 @@ def _frexp(v: Array, xp: Namespace, scratch: _Scratch) -> tuple[Array, Array]:
 
 
 def _log(v: Array, xp: Namespace, scratch: _Scratch) -> Array:
-    """Natural log of positive float32 ``v`` from basic operations (Cephes logf)."""
+    """Natural log of positive normal float32 ``v`` from basic operations (Cephes logf)."""
     count = math.prod(v.shape)
     mantissa, exponent = _frexp(v, xp, scratch)
-    small = _less(mantissa, _float32(0.70710677, xp), scratch.get("log_small", np.bool_, count))
-    doubled = _mul(mantissa, _float32(2.0, xp), scratch.get("log_doubled", np.float32, count))
-    mantissa = _where(small, doubled, mantissa, xp, scratch.reuse(mantissa))
-    # numpy subtracts a bool array as 0.0 / 1.0 without converting it first.
-    step = small if xp is np else astype(small, xp.float32, xp)
-    exponent = _sub(exponent, step, scratch.reuse(exponent))
+    # Below sqrt(1/2) the mantissa doubles and the exponent drops by one; with small = 1.0 or
+    # 0.0, mantissa * (small + 1) and exponent - small do exactly that.
+    small = _less_float32(
+        mantissa, _float32(0.70710677, xp), xp, scratch.get("log_small", np.float32, count)
+    )
+    exponent -= small
+    small += _float32(1.0, xp)
+    mantissa *= small
     x = _sub(mantissa, _float32(1.0, xp), scratch.reuse(mantissa))
     z = _mul(x, x, scratch.get("log_square", np.float32, count))
     y = _polynomial(_LOGF_P, x, xp, scratch.get("log_poly", np.float32, count))
     y *= x
     y *= z
-    y += _mul(exponent, _float32(_LN2_LOW, xp), scratch.get("log_doubled", np.float32, count))
+    y += _mul(exponent, _float32(_LN2_LOW, xp), scratch.get("log_small", np.float32, count))
     z *= _float32(0.5, xp)
     y -= z
     x += y
@@ -510,11 +547,16 @@ def _log(v: Array, xp: Namespace, scratch: _Scratch) -> Array:
 
 
 def _rational(
-    num: tuple[float, ...], den: tuple[float, ...], r: Array, xp: Namespace, scratch: _Scratch
+    num: tuple[float, ...],
+    den: tuple[float, ...],
+    r: Array,
+    xp: Namespace,
+    out: Array | None,
+    spare: Array | None,
 ) -> Array:
-    count = math.prod(r.shape)
-    ratio = _polynomial(num, r, xp, scratch.get("numerator", np.float32, count))
-    ratio /= _polynomial(den, r, xp, scratch.get("denominator", np.float32, count))
+    """``num(r) / den(r)`` into ``out``, with ``spare`` for the denominator."""
+    ratio = _polynomial(num, r, xp, out)
+    ratio /= _polynomial(den, r, xp, spare)
     return ratio
 
 
@@ -530,32 +572,44 @@ def normal_quantile(q: Array, xp: Namespace = np) -> Array:
 
 
 def _normal_quantile(q: Array, xp: Namespace, scratch: _Scratch, out: Array | None) -> Array:
-    """:func:`normal_quantile` with its intermediates in ``scratch`` and its result in ``out``."""
+    """:func:`normal_quantile` into ``out``, its intermediates in ``scratch``.
+
+    Workspace buffers: "r" and "den" (full size), "log_*" (tails only).
+    """
     shape = q.shape
     q = xp.reshape(q, (-1,))
     count = q.shape[0]
     r = _mul(q, q, scratch.get("r", np.float32, count))
     r = _sub(_float32(0.180625, xp), r, scratch.reuse(r))
-    z = _mul(q, _rational(_PPND7_CENTRAL_NUM, _PPND7_CENTRAL_DEN, r, xp, scratch), out)
+    z = _rational(
+        _PPND7_CENTRAL_NUM, _PPND7_CENTRAL_DEN, r, xp, out, scratch.get("den", np.float32, count)
+    )
+    z *= q
     # The tails (|q| > 0.425, 15% of values) are compacted so that their longer formula runs
-    # on them alone.
-    magnitude = _abs(q, xp, scratch.get("abs", np.float32, count))
-    tail = _greater(magnitude, _float32(0.425, xp), scratch.get("tail", np.bool_, count))
+    # on them alone. "r" and "den" are free again.
+    magnitude = _abs(q, xp, scratch.get("r", np.float32, count))
+    tail = _greater(magnitude, _float32(0.425, xp), scratch.get("den", np.bool_, count))
     (where,) = xp.nonzero(tail)
     tails = where.shape[0]
     if tails == 0:
         return xp.reshape(z, shape)
-    # q_tail may take the buffer of `magnitude`, which is no longer needed.
-    q_tail = _take(q, where, xp, scratch.get("abs", np.float32, tails))
-    distance = _abs(q_tail, xp, scratch.get("distance", np.float32, tails))
+    q_tail = _take(q, where, xp, scratch.get("r", np.float32, tails))
+    distance = _abs(q_tail, xp, scratch.get("den", np.float32, tails))
     distance = _sub(_float32(0.5, xp), distance, scratch.reuse(distance))  # min(p, 1 - p), exact
     distance = _maximum(distance, _float32(2.0**-25, xp), xp, scratch.reuse(distance))
     r = _log(distance, xp, scratch)
     r = _negative(r, scratch.reuse(r))
     r = _sqrt(r, xp, scratch.reuse(r))
     r -= _float32(1.6, xp)
-    value = _rational(_PPND7_TAIL_NUM, _PPND7_TAIL_DEN, r, xp, scratch)
-    value *= _sign(q_tail, xp, scratch.reuse(q_tail))
+    value = _rational(
+        _PPND7_TAIL_NUM,
+        _PPND7_TAIL_DEN,
+        r,
+        xp,
+        scratch.get("log_small", np.float32, tails),
+        scratch.get("log_square", np.float32, tails),
+    )
+    value = _copysign(value, q_tail, xp, scratch.reuse(value))  # value > 0: times sign(q)
     if xp is np:
         z[where] = value  # integer scatter: twice as fast as a boolean one
     else:
@@ -569,7 +623,7 @@ def _normal_quantile(q: Array, xp: Namespace, scratch: _Scratch, out: Array | No
 
 def _float32_inward(value: float, toward: float) -> np.float32:
     """``value`` rounded to float32, moved one step toward ``toward`` if rounding moved it out."""
-    rounded = np.float32(value)
+    rounded: np.float32 = np.float32(value)
     if (toward > value and float(rounded) < value) or (toward < value and float(rounded) > value):
         rounded = np.nextafter(rounded, np.float32(toward), dtype=np.float32)
     return rounded
@@ -596,7 +650,9 @@ class UniformDistribution:
         return _uniform_values(self, _top24(bits, xp), xp, None)
 
 
-def _uniform_values(dist: UniformDistribution, top: Array, xp: Namespace, out: Array | None) -> Array:
+def _uniform_values(
+    dist: UniformDistribution, top: Array, xp: Namespace, out: Array | None
+) -> Array:
     """Step 3 from ``top = b >> 8`` (see :func:`_symmetric`), into ``out`` when given."""
     half = (dist.high - dist.low) / 2.0
     mid = (dist.high + dist.low) / 2.0
@@ -816,6 +872,7 @@ def _fill_numpy(
     count = out.shape[0]
     if count == 0:
         return
+    offset = operator.index(offset)  # a Python int, also for numpy integers
     first, last = offset // 4, (offset + count + 3) // 4
     step = CHUNK // 4
     pending = iter(range(first, last, step))
@@ -857,23 +914,27 @@ def _fill_blocks(
     blocks = last - first
     workspace.release_words()
     if first >> 32 == (last - 1) >> 32:  # the high word of the block index is one int
-        low = np.add(workspace.arange(blocks), np.uint64(first & _MASK32), out=workspace.take(blocks))
+        low = workspace.take(blocks)
+        np.add(workspace.arange(blocks), np.uint64(first & _MASK32), out=low)
         words = _philox_blocks(seed, key, low, first >> 32, np, workspace)
     else:
         block = np.add(workspace.arange(blocks), np.uint64(first), out=workspace.take(blocks))
         words = _block_words(seed, key, block, np, workspace)
-    # b >> 8 of each lane, interleaved into element order; below 2**24, so int32 holds it.
-    top = workspace.get("top", np.uint32, 4 * blocks).reshape(blocks, 4)
-    eight = np.uint64(8)
-    for lane, word in enumerate(words):
-        np.right_shift(word, eight, out=top[:, lane])
-    top = top.reshape(-1).view(np.int32)
     begin = 4 * first - offset  # position in `out` of the first element of block `first`
     end = begin + 4 * blocks
-    if 0 <= begin and end <= out.shape[0] and out.dtype == np.float32:
-        _transform(distribution, top, np, workspace, out[begin:end])
+    direct = 0 <= begin and end <= out.shape[0] and out.dtype == np.float32
+    values = out[begin:end] if direct else workspace.get("values", np.float32, 4 * blocks)
+    # The words, interleaved into element order as uint32 in the memory of `values`; then
+    # b >> 8 there, and its conversion to float32 there (exact: below 2**24; np.copyto
+    # converts in place without a temporary).
+    bits = values.view(np.uint32)
+    lanes = bits.reshape(blocks, 4)
+    for lane, word in enumerate(words):
+        np.copyto(lanes[:, lane], word, casting="unsafe")  # 32-bit words: nothing is lost
+    bits >>= np.uint32(8)
+    np.copyto(values, bits.view(np.int32), casting="same_kind")
+    _transform(distribution, values, np, workspace, values)
+    if direct:
         return
-    values = workspace.get("values", np.float32, 4 * blocks)
-    _transform(distribution, top, np, workspace, values)
     inside = slice(max(begin, 0), min(end, out.shape[0]))
     out[inside] = values[inside.start - begin : inside.stop - begin]
