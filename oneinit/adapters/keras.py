@@ -84,7 +84,7 @@ from ..core.rules import (
     ReportRow,
     Rule,
     Rules,
-    get_profile,
+    as_rules,
 )
 from ..core.schemes import (
     ConstantScheme,
@@ -1341,31 +1341,9 @@ RulesLike = Scheme | Rules | Rule | Sequence[Rule]
 
 
 def _as_rules(scheme_or_rules: RulesLike | Initializer | None, profile: str | None) -> Rules:
-    if scheme_or_rules is None:
-        rules = Rules()
-    elif isinstance(scheme_or_rules, Initializer):
-        rules = Rules.from_scheme(scheme_or_rules.scheme)
-    elif isinstance(scheme_or_rules, Scheme):
-        rules = Rules.from_scheme(scheme_or_rules)
-    elif isinstance(scheme_or_rules, Rule):
-        rules = Rules(scheme_or_rules)
-    elif isinstance(scheme_or_rules, Rules):
-        rules = scheme_or_rules
-    elif isinstance(scheme_or_rules, (list, tuple)):
-        rules = Rules(scheme_or_rules)
-    else:
-        raise TypeError(
-            "scheme_or_rules must be a oneinit scheme, a Rule, Rules or a list of Rule. "
-            f"Received: scheme_or_rules={scheme_or_rules!r}"
-        )
-    if profile is not None:
-        rules = rules + get_profile(profile)
-    if not len(rules):
-        raise ValueError(
-            "Nothing to apply: pass a scheme, rules or profile=. "
-            "Received: scheme_or_rules=None, profile=None"
-        )
-    return rules
+    if isinstance(scheme_or_rules, Initializer):
+        return as_rules(scheme_or_rules.scheme, profile)
+    return as_rules(scheme_or_rules, profile)
 
 
 def _fill_entry(

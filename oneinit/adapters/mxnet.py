@@ -78,8 +78,7 @@ try:
         import mxnet as mx
 except ImportError as error:  # pragma: no cover - exercised only without MXNet
     raise ImportError(
-        "oneinit.adapters.mxnet needs MXNet 1.9 (with numpy < 1.24): "
-        'pip install "oneinit[mxnet]"'
+        'oneinit.adapters.mxnet needs MXNet 1.9 (with numpy < 1.24): pip install "oneinit[mxnet]"'
     ) from error
 
 __all__ = [
@@ -132,9 +131,7 @@ def _check_array(arr: Any) -> None:
             f"Received: dtype={np.dtype(arr.dtype).name}"
         )
     if arr.stype != "default":
-        raise TypeError(
-            f"oneinit fills dense arrays only. Received: stype={arr.stype!r}"
-        )
+        raise TypeError(f"oneinit fills dense arrays only. Received: stype={arr.stype!r}")
 
 
 def _check_scheme(scheme: Any) -> _schemes.Scheme:
@@ -677,8 +674,7 @@ def _rule_target(target: Any) -> _schemes.Scheme | Any:
     if isinstance(target, str | list):
         return mx.init.create(json.dumps(target) if isinstance(target, list) else target)
     raise TypeError(
-        "A rule maps a pattern to a oneinit scheme or an mx.init.Initializer. "
-        f"Received: {target!r}"
+        f"A rule maps a pattern to a oneinit scheme or an mx.init.Initializer. Received: {target!r}"
     )
 
 
@@ -748,9 +744,7 @@ class Rules(_Base):
             self.rules.append((pattern, _rule_target(rule[1])))
         self.seed = _check_seed(seed)
         self.fan_convention = _check_convention(fan_convention)
-        kwargs: dict[str, Any] = {
-            "rules": [[p.pattern, _target_config(t)] for p, t in self.rules]
-        }
+        kwargs: dict[str, Any] = {"rules": [[p.pattern, _target_config(t)] for p, t in self.rules]}
         if self.seed is not None:
             kwargs["seed"] = self.seed
         if self.fan_convention != "oneinit":
@@ -893,9 +887,7 @@ def _weight_bias_specs(
     bias = params.get("bias")
     if bias is not None:
         layer = None if weight is None else (weight, placement)
-        specs.append(
-            _Spec(prefix + "bias", bias, kind, ("bias",), "bias", _Placement(None), layer)
-        )
+        specs.append(_Spec(prefix + "bias", bias, kind, ("bias",), "bias", _Placement(None), layer))
     return specs
 
 
@@ -918,8 +910,15 @@ def _recurrent_specs(block: Any, prefix: str, params: dict[str, Any], kind: str)
         slot = _RNN_SLOTS[(part, what)]
         if what == "bias":
             specs.append(
-                _Spec(prefix + attr, param, kind, ("bias",), slot, _Placement(None),
-                      recurrent.get(group))
+                _Spec(
+                    prefix + attr,
+                    param,
+                    kind,
+                    ("bias",),
+                    slot,
+                    _Placement(None),
+                    recurrent.get(group),
+                )
             )
             continue
         roles = ("weight", "recurrent") if part == "h2h" else ("weight",)
@@ -1040,27 +1039,7 @@ def _as_rules(scheme_or_rules: Any, profile: str | None) -> _rules.Rules:
             "parameter names; initialize() takes a oneinit scheme or oneinit.core.rules.Rules. "
             f"Received: scheme_or_rules={scheme_or_rules!r}"
         )
-    if isinstance(scheme_or_rules, _schemes.Scheme):
-        rules = _rules.Rules.from_scheme(scheme_or_rules)
-    elif isinstance(scheme_or_rules, _rules.Rule):
-        rules = _rules.Rules(scheme_or_rules)
-    elif isinstance(scheme_or_rules, _rules.Rules):
-        rules = scheme_or_rules
-    elif scheme_or_rules is None:
-        rules = _rules.Rules()
-        if profile is None:
-            raise ValueError(
-                "initialize() needs a scheme, rules or a profile. "
-                "Received: scheme_or_rules=None, profile=None"
-            )
-    else:
-        raise TypeError(
-            "scheme_or_rules must be a oneinit scheme, a Rule or oneinit.core.rules.Rules. "
-            f"Received: scheme_or_rules={scheme_or_rules!r}"
-        )
-    if profile is not None:
-        rules = rules + _rules.get_profile(profile)
-    return rules
+    return _rules.as_rules(scheme_or_rules, profile)
 
 
 class _ParamInitializer(_Base):

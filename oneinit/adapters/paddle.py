@@ -102,6 +102,7 @@ from ..core.rules import (
     ReportRow,
     Rule,
     Rules,
+    as_rules,
     get_profile,
 )
 from ..core.schemes import ConstantScheme, RandomScheme, Scheme
@@ -1188,36 +1189,12 @@ def _walk(model: Any, per_gate: bool = True) -> list[_Entry]:
 
 
 def _as_rules(scheme_or_rules: Any, profile: str | None) -> Rules:
-    rules: Rules | None
-    if scheme_or_rules is None:
-        rules = None
-    elif isinstance(scheme_or_rules, Rules):
-        rules = scheme_or_rules
-    elif isinstance(scheme_or_rules, Scheme):
-        rules = Rules.from_scheme(scheme_or_rules)
-    elif isinstance(scheme_or_rules, Rule):
-        rules = Rules(scheme_or_rules)
-    elif isinstance(scheme_or_rules, Initializer):
+    if isinstance(scheme_or_rules, Initializer):
         raise TypeError(
             "initialize takes a oneinit scheme or rules, not an adapter initializer; pass its "
             f".scheme. Received: scheme_or_rules={scheme_or_rules!r}"
         )
-    elif isinstance(scheme_or_rules, Iterable) and not isinstance(scheme_or_rules, (str, bytes)):
-        rules = Rules(scheme_or_rules)
-    else:
-        raise TypeError(
-            "scheme_or_rules must be a oneinit scheme, a Rule, Rules or a list of Rule. "
-            f"Received: scheme_or_rules={scheme_or_rules!r}"
-        )
-    if profile is not None:
-        fallback = get_profile(profile)
-        rules = fallback if rules is None else rules + fallback
-    if rules is None:
-        raise ValueError(
-            "initialize needs a scheme, rules or a profile. "
-            "Received: scheme_or_rules=None, profile=None"
-        )
-    return rules
+    return as_rules(scheme_or_rules, profile)
 
 
 def _fill_entry(

@@ -115,6 +115,7 @@ __all__ = [
     "ReportRow",
     "Rule",
     "Rules",
+    "as_rules",
     "expected_std",
     "get_profile",
     "scheme_label",
@@ -898,3 +899,35 @@ def get_profile(name: str) -> Rules:
         allowed = ", ".join(repr(p) for p in PROFILES)
         raise ValueError(f"Unknown profile. Allowed: {allowed}. Received: profile={name!r}")
     return PROFILES[name]()
+
+
+def as_rules(scheme_or_rules: Any, profile: str | None = None) -> Rules:
+    """The rules ``initialize(model, scheme_or_rules, profile=...)`` applies, in every adapter.
+
+    A scheme means: weights get it, biases zeros, norm scales ones (:meth:`Rules.from_scheme`);
+    a :class:`Rule`, :class:`Rules` or a sequence of rules is taken as is; a profile's rules
+    (:func:`get_profile`) are appended as the fallback.
+    """
+    if scheme_or_rules is None:
+        rules = Rules()
+    elif isinstance(scheme_or_rules, Scheme):
+        rules = Rules.from_scheme(scheme_or_rules)
+    elif isinstance(scheme_or_rules, Rule):
+        rules = Rules(scheme_or_rules)
+    elif isinstance(scheme_or_rules, Rules):
+        rules = scheme_or_rules
+    elif isinstance(scheme_or_rules, Iterable) and not isinstance(scheme_or_rules, (str, bytes)):
+        rules = Rules(scheme_or_rules)
+    else:
+        raise TypeError(
+            "scheme_or_rules must be a oneinit scheme, a Rule, Rules or a list of Rule. "
+            f"Received: scheme_or_rules={scheme_or_rules!r}"
+        )
+    if profile is not None:
+        rules = rules + get_profile(profile)
+    if not len(rules):
+        raise ValueError(
+            "Nothing to apply: pass a scheme, rules or profile=. "
+            f"Received: scheme_or_rules={scheme_or_rules!r}, profile={profile!r}"
+        )
+    return rules
