@@ -85,7 +85,9 @@ from .schemes import (
     CustomScheme,
     DeltaOrthogonal,
     Dirac,
+    GateBias,
     GlorotUniform,
+    HeNormal,
     HeUniform,
     Identity,
     LecunNormal,
@@ -95,12 +97,14 @@ from .schemes import (
     RandomScheme,
     Scheme,
     Sparse,
+    Uniform,
     VarianceScaling,
     Zeros,
 )
 from .structured import bilinear
 
 __all__ = [
+    "IGNORABLE",
     "KINDS",
     "NORM_KINDS",
     "PROFILES",
@@ -118,6 +122,9 @@ __all__ = [
     "as_rules",
     "expected_std",
     "get_profile",
+    "keras_profile",
+    "mxnet_profile",
+    "paddle_profile",
     "scheme_label",
     "torch_profile",
 ]
@@ -158,6 +165,8 @@ KINDS: tuple[str, ...] = (
 STATUSES: tuple[str, ...] = ("initialized", "kept", "unmatched", "meta", "lazy", "planned")
 
 FansSource = Literal["auto", "own", "layer"]
+#: What a rule can tell the fans and the structure to disregard (:class:`Rule` ``ignore``).
+IGNORABLE: tuple[str, ...] = ("groups", "blocks")
 
 
 # --------------------------------------------------------------------------------------------
@@ -325,7 +334,12 @@ def _check_names(what: str, values: tuple[str, ...], allowed: tuple[str, ...]) -
 def _as_tuple(what: str, value: Any, allowed: tuple[str, ...] | None) -> tuple[str, ...] | None:
     if value is None:
         return None
-    values = (value,) if isinstance(value, str) else tuple(value)
+    if isinstance(value, str):
+        values: tuple[Any, ...] = (value,)
+    elif isinstance(value, Iterable):
+        values = tuple(value)
+    else:
+        values = ()
     if not values or not all(isinstance(v, str) for v in values):
         raise TypeError(
             f"{what} must be a str or a non-empty sequence of str. Received: {what}={value!r}"
@@ -361,6 +375,11 @@ class Rule:
         ``"auto"``: own when the parameter has a layout, else the layer's.
     fan_convention
         ``"oneinit"`` (correct fans) or a framework's own rule; None takes the caller's.
+    ignore
+        ``"groups"``, ``"blocks"`` or both: read the weight as if it had none. Without groups,
+        fan_in counts every input channel of a grouped convolution (Paddle's Conv default).
+        Without blocks, stacked gates are one matrix: fans over all gates and one orthogonal
+        matrix (Keras's recurrent kernels).
     """
 
     scheme: Scheme | None
@@ -372,6 +391,7 @@ class Rule:
     rank: int | tuple[int, ...] | None = None
     fans: FansSource = "auto"
     fan_convention: str | None = None
+    ignore: str | tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.scheme is not None and not isinstance(self.scheme, Scheme):
@@ -382,6 +402,7 @@ class Rule:
         object.__setattr__(self, "role", _as_tuple("role", self.role, ROLES))
         object.__setattr__(self, "kind", _as_tuple("kind", self.kind, KINDS))
         object.__setattr__(self, "slot", _as_tuple("slot", self.slot, None))
+        object.__setattr__(self, "ignore", _as_tuple("ignore", self.ignore, IGNORABLE))
         for what in ("name", "regex"):
             value = getattr(self, what)
             if value is not None and not isinstance(value, str):
@@ -434,7 +455,13 @@ class Rule:
             parts.append(f"fans={self.fans}")
         if self.fan_convention is not None:
             parts.append(f"fan_convention={self.fan_convention}")
+        if self.ignore is not None:
+            parts.append(f"ignore={'|'.join(self.ignore)}")
         return " ".join(parts) or "any"
+
+    def ignores(self, what: str) -> bool:
+        """Whether this rule reads weights without their ``"groups"`` or ``"blocks"``."""
+        return self.ignore is not None and what in self.ignore
 
 
 def _ints(value: int | tuple[int, ...]) -> tuple[int, ...]:
@@ -461,6 +488,15 @@ class Assignment:
         return self.rule is not None
 
     @property
+    def blocks(self) -> int:
+        """Stacked blocks the scheme sees: 1 when the rule ignores them. Adapters pass this,
+        not the geometry's, to the scheme (orthogonal per block or over the whole matrix).
+        """
+        if self.rule is not None and self.rule.ignores("blocks"):
+            return 1
+        return self.param.geometry.blocks
+
+    @property
     def expected_std(self) -> float | None:
         """Std of the values the parameter will hold (None when unknown or unmatched)."""
         if self.scheme is None or self.param.size == 0:
@@ -471,7 +507,7 @@ class Assignment:
             geometry.canonical_shape(),
             self.fans,
             geometry.groups,
-            geometry.blocks,
+            self.blocks,
         )
         return _memo(_cached_expected_std, _expected_std, *args)
 
@@ -581,7 +617,7 @@ class Rules(Sequence[Rule]):
         if source == "auto":
             source = "own" if param.layout is not None or param.layer is None else "layer"
         if source == "own":
-            fans = param.geometry.fans(convention)
+            fans = _rule_fans(rule, param.geometry, convention)
             if fans is None:
                 raise ValueError(
                     f"Rule #{index} ({rule.describe()}) gives {type(rule.scheme).__name__}, "
@@ -597,13 +633,24 @@ class Rules(Sequence[Rule]):
                 f"but parameter {param.name!r} belongs to no layer with a weight. "
                 f"Received: fans={rule.fans!r}"
             )
-        return Assignment(param, rule, index, param.layer.fans(convention), "layer", convention)
+        fans = _rule_fans(rule, param.layer, convention)
+        return Assignment(param, rule, index, fans, "layer", convention)
 
     def plan(
         self, params: Iterable[ParamInfo], *, fan_convention: str = "oneinit"
     ) -> list[Assignment]:
         """The :class:`Assignment` of every parameter, in order."""
         return [self.assign(p, fan_convention=fan_convention) for p in params]
+
+
+def _rule_fans(rule: Rule, geometry: Geometry, convention: str) -> Fans | None:
+    """The fans of ``geometry`` as ``rule`` reads them (without groups or blocks if it says)."""
+    if rule.ignores("blocks") and geometry.blocks != 1:
+        geometry = dataclasses.replace(geometry, blocks=1)
+    fans = geometry.fans(convention)
+    if fans is not None and rule.ignores("groups") and geometry.groups != 1:
+        fans = Fans(fans.fan_in * geometry.groups, fans.fan_out, fans.receptive_field)
+    return fans
 
 
 def _own_fans(param: ParamInfo, fan_convention: str) -> Fans | None:
@@ -864,7 +911,7 @@ def torch_profile() -> Rules:
     prelu                         0.25 (torch's default ``init``)
     ============================  ==================================================
     """
-    per_hidden = HeUniform(negative_slope=math.sqrt(5.0), nonlinearity="leaky_relu", mode="fan_out")
+    per_hidden = _PER_HIDDEN
     return Rules(
         Rule(_TORCH_DEFAULT, kind=("linear", "conv")),
         Rule(per_hidden, kind="conv_transpose"),
@@ -889,8 +936,87 @@ def torch_profile() -> Rules:
     )
 
 
-#: Profile constructors by name (``initialize(..., profile="torch")`` in any adapter).
-PROFILES = {"torch": torch_profile}
+#: The torch rule for every parameter of a recurrent layer: U(+-1/sqrt(hidden)) (Paddle's too).
+_PER_HIDDEN = HeUniform(negative_slope=math.sqrt(5.0), nonlinearity="leaky_relu", mode="fan_out")
+
+
+def _norms_and_biases(prelu: float) -> Rules:
+    """Norm scales 1, every bias (norm shifts included) 0, PReLU slopes ``prelu``."""
+    return Rules(
+        Rule(Zeros(), role="bias"),
+        Rule(Ones(), kind=NORM_KINDS),
+        Rule(Constant(prelu), kind="prelu"),
+    )
+
+
+def keras_profile() -> Rules:
+    """Keras 3's own default initialization of each layer kind.
+
+    ============================  ==================================================
+    dense, conv, transposed conv  GlorotUniform (fans of a sum are symmetric, so Keras's
+    and attention kernels         swapped transposed fans change nothing)
+    embedding                     U(+-0.05)
+    lstm, gru, rnn kernels        GlorotUniform over all gates as one matrix
+    recurrent kernels             Orthogonal over all gates as one matrix
+    lstm bias                     1 on the forget gate (``unit_forget_bias``), 0 elsewhere;
+                                  where a layer has two biases, on ``bias_ih`` only, so
+                                  their sum is Keras's
+    other biases, norm shifts     0; norm scales 1; PReLU 0
+    ============================  ==================================================
+
+    Exact for every layer except a depthwise convolution with a channel multiplier above 1:
+    Keras reads its (k, k, in, multiplier) kernel with fan_in = k*k*in, which no fan rule on
+    the canonical layout reproduces (the Glorot sum differs; with multiplier 1 it does not).
+    """
+    return Rules(
+        Rule(GateBias(1.0, gate=1, gates=RECURRENT_GATES["lstm"]), kind="lstm",
+             slot=("bias", "bias_ih")),
+        Rule(Orthogonal(), kind=RECURRENT_KINDS, role="recurrent", ignore="blocks"),
+        Rule(GlorotUniform(), kind=RECURRENT_KINDS, role="weight", ignore="blocks"),
+        Rule(Uniform(-0.05, 0.05), kind="embedding"),
+        _norms_and_biases(prelu=0.0),
+        Rule(GlorotUniform(), role="weight"),
+    )
+
+
+def paddle_profile() -> Rules:
+    """PaddlePaddle's own default initialization of each layer kind (Paddle 3.x).
+
+    ============================  ==================================================
+    conv (grouped, depthwise)     N(0, sqrt(2 / (in_channels * k))): He normal with the
+                                  groups ignored (fan_in counts every input channel)
+    linear, transposed conv,      XavierUniform (= GlorotUniform: Paddle's (in, out)
+    embedding, attention          rank-2 rule gives the right fans; the swapped
+                                  transposed fans do not change the sum)
+    rnn, lstm, gru (all)          U(+-1/sqrt(hidden)), as torch
+    biases, norm shifts           0; norm scales 1; PReLU 0.25
+    ============================  ==================================================
+
+    Exact except for a grouped transposed convolution, whose Xavier fans Paddle reads from
+    its (in, out / groups, *k) storage as (out / groups, in) receptive fields.
+    """
+    return Rules(
+        Rule(_PER_HIDDEN, kind=RECURRENT_KINDS, fans="layer"),
+        Rule(HeNormal(), kind="conv", role="weight", ignore="groups"),
+        _norms_and_biases(prelu=0.25),
+        Rule(GlorotUniform(), role="weight"),
+    )
+
+
+def mxnet_profile() -> Rules:
+    """MXNet Gluon's default: ``net.initialize()`` gives every weight U(+-0.07) (the global
+    ``Uniform()``), every bias 0, norm scales 1 and PReLU slopes 0.25.
+    """
+    return Rules(_norms_and_biases(prelu=0.25), Rule(Uniform(-0.07, 0.07), role="weight"))
+
+
+#: Profile constructors by name (``initialize(..., profile="keras")`` in any adapter).
+PROFILES = {
+    "torch": torch_profile,
+    "keras": keras_profile,
+    "paddle": paddle_profile,
+    "mxnet": mxnet_profile,
+}
 
 
 def get_profile(name: str) -> Rules:

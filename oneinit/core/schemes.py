@@ -69,6 +69,7 @@ __all__ = [
     "DeltaOrthogonal",
     "Dirac",
     "FunctionScheme",
+    "GateBias",
     "Generator",
     "GlorotNormal",
     "GlorotUniform",
@@ -955,6 +956,52 @@ class FunctionScheme(CustomScheme):
 
     def draw(self, shape: tuple[int, ...], fans: Fans | None, generator: Generator) -> Array:
         return self.resolve()(shape, fans, generator)
+
+
+@dataclass(frozen=True)
+class GateBias(CustomScheme):
+    """A recurrent bias of stacked gates: ``value`` on gate ``gate``, zeros elsewhere.
+
+    Keras's LSTM ``unit_forget_bias=True`` is ``GateBias(1.0, gate=1, gates=4)`` (gates i, f,
+    c, o: the forget gate is the second block). Deterministic: the seed changes nothing.
+
+    >>> GateBias(1.0, gate=1, gates=4).sample((8,), seed=0)
+    array([0., 0., 1., 1., 0., 0., 0., 0.], dtype=float32)
+    """
+
+    value: float = 1.0
+    gate: int = 1
+    gates: int = 4
+    uses_fans: ClassVar[bool] = False
+
+    def __post_init__(self) -> None:
+        for what in ("gate", "gates"):
+            number = getattr(self, what)
+            if isinstance(number, bool) or not isinstance(number, int) or number < 0:
+                raise ValueError(f"{what} must be a non-negative int. Received: {what}={number!r}")
+        if not 0 <= self.gate < self.gates:
+            raise ValueError(
+                f"gate must index one of the {self.gates} gates (0 to {self.gates - 1}). "
+                f"Received: gate={self.gate}"
+            )
+        if not math.isfinite(self.value):
+            raise ValueError(f"value must be finite. Received: value={self.value!r}")
+
+    def draw(self, shape: tuple[int, ...], fans: Fans | None, generator: Generator) -> Array:
+        if len(shape) != 1 or shape[0] % self.gates:
+            raise ValueError(
+                f"GateBias fills a vector of {self.gates} stacked gates: its length must be a "
+                f"multiple of {self.gates}. Received: shape={shape}"
+            )
+        xp = generator.xp
+        width = shape[0] // self.gates
+        index = xp.arange(shape[0])
+        inside = (index >= self.gate * width) & (index < (self.gate + 1) * width)
+        return xp.where(
+            inside,
+            xp.full(shape, self.value, dtype=xp.float32),
+            xp.zeros(shape, dtype=xp.float32),
+        )
 
 
 # --------------------------------------------------------------------------------------------
