@@ -7,6 +7,7 @@ overridable by an environment variable.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import nox
 
@@ -22,6 +23,7 @@ nox.options.sessions = [
     "paddle",
     "mxnet",
     "explain",
+    "parity",
 ]
 
 # Facts about the machines this project runs on, in one place.
@@ -45,6 +47,18 @@ KERAS_ARRAY_WARNING = (
 )
 KERAS_BACKENDS = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
 PYTHON = MACHINE["python"]
+# What each framework's venv holds: its adapter session installs it, and the parity session
+# reuses that venv (or builds it) to run the framework's worker.
+FRAMEWORK_VENVS = {
+    "torch": ("torch", ["-e", ".[test]", MACHINE["torch"]], {}),
+    "keras": (
+        "keras-backend-tensorflow",
+        ["-e", ".[test]", MACHINE["keras"], MACHINE["tensorflow"]],
+        {"KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "3"},
+    ),
+    "paddle": ("paddle", [MACHINE["paddle"], "-e", ".[test]"], {}),
+    "mxnet": ("mxnet", ["-e", ".[mxnet,test]", MACHINE["numpy1"]], {}),
+}
 # Docs whose examples need no framework (each adapter's page is doctested in its own session).
 CORE_DOCS = [
     "docs/index.md",
@@ -90,7 +104,7 @@ def core_numpy1(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def explain(session: nox.Session) -> None:
-    """The main job until the parity report exists: what oneinit and each framework do."""
+    """What a scheme means for one layer in oneinit and in each framework (no framework needed)."""
     session.install("-e", ".")
     args = session.posargs or ["--scheme", "HeNormal", "--layer", "conv_transpose2d"]
     session.run("python", "-m", "oneinit", "explain", *args)
@@ -106,7 +120,7 @@ def bench(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def mxnet(session: nox.Session) -> None:
     """The MXNet adapter on MXNet 1.9.1 and numpy 1.23.5: tests and doctests."""
-    session.install("-e", ".[mxnet,test]", MACHINE["numpy1"])
+    session.install(*FRAMEWORK_VENVS["mxnet"][1])
     session.run("pytest", "tests/adapters/test_mxnet.py", *session.posargs)
     session.run(
         "pytest",
@@ -122,7 +136,7 @@ def mxnet(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def paddle(session: nox.Session) -> None:
     """The PaddlePaddle adapter: tests and doctests (never in a process with TensorFlow)."""
-    session.install(MACHINE["paddle"], "-e", ".[test]")
+    session.install(*FRAMEWORK_VENVS["paddle"][1])
     session.run("pytest", "tests/adapters/test_paddle.py", *session.posargs)
     session.run(
         "pytest",
@@ -138,7 +152,7 @@ def paddle(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def torch(session: nox.Session) -> None:
     """The PyTorch adapter (CPU build): tests (CUDA ones skip without a GPU) and doctests."""
-    session.install("-e", ".[test]", MACHINE["torch"])
+    session.install(*FRAMEWORK_VENVS["torch"][1])
     session.run("pytest", "tests/adapters/test_torch.py", *session.posargs)
     session.run(
         "pytest",
@@ -171,3 +185,38 @@ def keras(session: nox.Session, backend: str) -> None:
         "no:cacheprovider",
         env=env,
     )
+
+
+@nox.session(python=PYTHON)
+def parity(session: nox.Session) -> None:
+    """The main job: the parity suite and report across PyTorch, Keras, Paddle and MXNet.
+
+    Builds (or reuses) each framework's venv, runs its worker on one request, runs the parity
+    suite on the dumps, then prints the report. Arguments choose the report's cases:
+    ``nox -s parity -- --scheme HeNormal --layer conv_transpose2d --seed 0``.
+    """
+    session.install("-e", ".[test,report]")
+    out = Path("build/parity").resolve()
+    session.run("python", "tests/parity/report.py", "request", str(out), *session.posargs)
+    for framework in FRAMEWORK_VENVS:
+        python = _framework_python(session, framework)
+        env = FRAMEWORK_VENVS[framework][2]
+        worker = f"tests/parity/worker_{framework}.py"
+        session.run(python, worker, str(out / "request.json"), str(out), env=env, external=True)
+    session.run("pytest", "tests/parity", env={"ONEINIT_PARITY_DIR": str(out)})
+    session.run("python", "tests/parity/report.py", "show", str(out))
+
+
+def _framework_python(session: nox.Session, framework: str) -> str:
+    """The interpreter of ``framework``'s venv (the one its adapter session uses), built and
+    brought up to date with the same requirements.
+    """
+    name, requirements, _ = FRAMEWORK_VENVS[framework]
+    venv = Path(".nox") / name
+    python = venv / "bin" / "python"
+    if not python.exists():
+        session.run("python", "-m", "venv", str(venv))
+        session.run(str(python), "-m", "pip", "install", "--quiet", "--upgrade", "pip",
+                    external=True)
+    session.run(str(python), "-m", "pip", "install", "--quiet", *requirements, external=True)
+    return str(python)

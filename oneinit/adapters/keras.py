@@ -43,6 +43,7 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -79,12 +80,14 @@ from ..core.rules import (
     RECURRENT_GATES,
     Assignment,
     Geometry,
+    Names,
     ParamInfo,
     Report,
     ReportRow,
     Rule,
     Rules,
     as_rules,
+    canonical_names,
 )
 from ..core.schemes import (
     ConstantScheme,
@@ -1233,10 +1236,15 @@ def _layer_plan(layer: Any, context: str | None, per_gate: bool) -> _LayerPlan |
 class _Entry:
     """A variable found while walking a model."""
 
-    name: str  # Keras's variable path, e.g. "sequential/dense/kernel"
+    name: str  # Keras's variable path ("sequential/dense/kernel"), or the canonical name
     key: str  # the portable stream key: positions of the layers, then the variable's name
     variable: Any
     info: ParamInfo
+    own: str | None = None  # Keras's variable path, where ``names=`` gave a canonical name
+
+    @property
+    def label(self) -> str:
+        return repr(self.name) if self.own is None else f"{self.name!r} ({self.own})"
 
 
 def _children(layer: Any) -> list[Any]:
@@ -1360,7 +1368,7 @@ def _fill_entry(
     geometry = info.geometry
     layout = None if geometry.layout is None else get_layout(geometry.layout)
     where = (
-        f"initialize: variable {entry.name!r} (rule {assignment.rule_label}): "
+        f"initialize: variable {entry.label} (rule {assignment.rule_label}): "
         f"{type(scheme).__name__}"
     )
     try:
@@ -1370,7 +1378,7 @@ def _fill_entry(
             entry.variable.dtype,
             layout=layout,
             groups=geometry.groups,
-            blocks=geometry.blocks,
+            blocks=assignment.blocks,  # 1 where the rule reads stacked gates as one matrix
             fan_convention=assignment.fan_convention,
             fans=assignment.fans,
             seed=seed,
@@ -1385,6 +1393,26 @@ def _fill_entry(
     entry.variable.assign(values)
 
 
+def _apply_names(entries: list[_Entry], names: Names | None) -> list[_Entry]:
+    """``entries`` under the canonical names ``names`` gives: rules, report and key use them.
+
+    A Keras variable has one path (a shared layer holds one set of variables), so each
+    entry's own names are just its path.
+    """
+    if names is None:
+        return entries
+    renamed = []
+    for entry, name in zip(
+        entries, canonical_names([[e.name] for e in entries], names), strict=True
+    ):
+        if name != entry.name:
+            entry = dataclasses.replace(
+                entry, name=name, key=name, info=entry.info.renamed(name), own=entry.name
+            )
+        renamed.append(entry)
+    return renamed
+
+
 def initialize(
     model: Any,
     scheme_or_rules: RulesLike | Initializer | None = None,
@@ -1396,6 +1424,7 @@ def initialize(
     fan_convention: str = "oneinit",
     key_by: Literal["position", "path"] = "position",
     dry_run: bool = False,
+    names: Names | None = None,
 ) -> Report:
     """Initialize every weight of a built Keras ``model`` (or layer) by rules; returns a
     :class:`~oneinit.core.rules.Report`.
@@ -1433,9 +1462,17 @@ def initialize(
         ``"position"`` (default): the key of a weight is its layers' positions from the model,
         then its name (``"2.0.recurrent_kernel"``: the cell of the third layer), so a model
         built twice gets the same values although Keras numbers its auto-named layers anew.
-        ``"path"``: Keras's variable path, stable when you name your layers.
+        ``"path"``: Keras's variable path, stable when you name your layers. A variable that
+        ``names`` renames is keyed by its canonical name either way.
     dry_run
         Plan and report without writing.
+    names
+        Canonical names: a mapping ``{Keras variable path: canonical name}`` (it may name only
+        variables of the model) or a callable ``path -> canonical name | None``. A canonical
+        name replaces the path everywhere: in what rules match (``Rule(name=...)``,
+        ``regex=``), in the report, and as the portable key (``oneinit.key_from_name(name)``),
+        so the values equal every other adapter's for that name. Variables it leaves out keep
+        their path and their ``key_by`` key; two variables may not share a name.
 
     Examples
     --------
@@ -1457,7 +1494,7 @@ def initialize(
     if key_by not in ("position", "path"):
         raise ValueError(f"key_by must be 'position' or 'path'. Received: key_by={key_by!r}")
     _fan_convention(fan_convention)
-    entries = _walk(model, per_gate)
+    entries = _apply_names(_walk(model, per_gate), names)
     plan = [rules.assign(entry.info, fan_convention=fan_convention) for entry in entries]
     rows = []
     for assignment in plan:

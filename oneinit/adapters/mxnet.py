@@ -48,11 +48,13 @@ Randomness.
   several layers gives them different values and a model built twice with a fresh instance is
   identical. :func:`initialize` keys each parameter by its structured name instead
   (``"0.weight"``, ``"encoder.l0_i2h_weight"``: the attribute path, free of Gluon's global name
-  counters), so inserting a layer leaves the others' values unchanged.
+  counters), or by the canonical name its ``names=`` argument gives it, so adding a named
+  layer leaves the others' values unchanged.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import itertools
 import json
@@ -116,6 +118,8 @@ __all__ = [
 REGISTRY_PREFIX = "oneinit_"
 
 _NDArray = mx.nd.NDArray
+#: How MXNet 1.9 spells bfloat16 to numpy (``mx.nd.zeros(..., dtype=...)``, ``block.cast``).
+_BFLOAT16 = np.dtype([("bfloat16", np.uint16)])
 
 
 # --------------------------------------------------------------------------------------------
@@ -125,6 +129,13 @@ _NDArray = mx.nd.NDArray
 def _check_array(arr: Any) -> None:
     if not isinstance(arr, _NDArray):
         raise TypeError(f"Expected an mx.nd.NDArray to fill. Received: arr={type(arr).__name__}")
+    if np.dtype(arr.dtype) == _BFLOAT16:
+        raise TypeError(
+            "MXNet 1.9's bfloat16 arrays cannot be filled: its random operators write float16, "
+            "float32 and float64 only, and numpy has no bfloat16 to hold portable values. "
+            "Initialize the parameters in float32, then cast the block (MXNet's cast to "
+            "bfloat16 truncates). Received: dtype=bfloat16"
+        )
     if np.dtype(arr.dtype).kind != "f":
         raise TypeError(
             "Initializers fill floating-point arrays only. "
@@ -1059,10 +1070,13 @@ class _ParamInitializer(_Base):
         assignment = self.rules.assign(self.spec.info(), fan_convention=self.fan_convention)
         if assignment.scheme is None:  # pragma: no cover - initialize() never hands these over
             raise ValueError(f"No scheme for parameter {self.spec.name!r}.")
+        placement = self.spec.placement if assignment.param.layout else _Placement(None)
         _fill_array(
             arr,
             assignment.scheme,
-            placement=self.spec.placement if assignment.param.layout else _Placement(None),
+            # A rule may read stacked gates as one matrix (ignore="blocks"): its blocks, not
+            # the layer's, shape structured schemes (one orthogonal matrix or one per gate).
+            placement=dataclasses.replace(placement, blocks=assignment.blocks),
             fans=assignment.fans,
             seed=self.seed,
             key=self.spec.name,
@@ -1094,6 +1108,7 @@ def initialize(
     profile: str | None = None,
     fan_convention: str = "oneinit",
     ctx: Any = None,
+    names: _rules.Names | None = None,
 ) -> _rules.Report:
     """Initialize every parameter of a Gluon block by its layer kind, role and name.
 
@@ -1107,7 +1122,8 @@ def initialize(
         :class:`~oneinit.core.rules.Rules`.
     seed
         None: MXNet's RNG; an int: the core's portable values, each parameter keyed by its
-        structured name (``"0.weight"``), the same values as any adapter gives that name.
+        structured name (``"0.weight"``) or the canonical name ``names`` gives it, the same
+        values as any adapter gives that name.
     profile
         A framework's own default initialization (:data:`oneinit.core.rules.PROFILES`), as a
         fallback after ``scheme_or_rules``.
@@ -1117,6 +1133,13 @@ def initialize(
     ctx
         Context(s) for parameters not initialized yet (default: the current context);
         initialized ones stay where they are.
+    names
+        Canonical names: a mapping or a callable from a parameter's own name (its attribute
+        path, as the report shows it without ``names``) to the name rules match, the report
+        shows and, under a seed, the portable stream key (``oneinit.key_from_name(name)``).
+        Parameters it leaves out (or for which the callable returns None) keep their own
+        name. A mapping may only name existing parameters; two parameters may not get the
+        same name.
 
     Returns
     -------
@@ -1140,6 +1163,12 @@ def initialize(
     seed = _check_seed(seed)
     fan_convention = _check_convention(fan_convention)
     specs, states = _specs(net)
+    # names= renames by own names; a shared parameter is named by its first path only.
+    canonical = _rules.canonical_names([[spec.name] for spec in specs], names)
+    specs = [
+        spec if name == spec.name else dataclasses.replace(spec, name=name)
+        for spec, name in zip(specs, canonical, strict=True)
+    ]
     assignments: list[_rules.Assignment] = []
     statuses: dict[str, str] = {}
     with mx.autograd.pause():

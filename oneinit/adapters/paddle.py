@@ -28,7 +28,9 @@ Two ways to fill
   string key is hashed with :func:`oneinit.key_from_name` first), so one instance passed to many
   layers gives each its own values and a model built twice in the same order is identical.
   :func:`initialize` keys each parameter by its structured name instead
-  (``key_from_name("encoder.0.weight")``), so adding a layer leaves the others unchanged.
+  (``key_from_name("encoder.0.weight")``), or by the canonical name its ``names=`` gives it:
+  adding a layer leaves the others' values unchanged unless it renumbers them (a layer
+  inserted into a ``Sequential`` shifts the indices after it; ``names=`` pins them).
 
 Layouts
 -------
@@ -96,13 +98,16 @@ from ..core.random import NormalDistribution, UniformDistribution, key_from_name
 from ..core.rules import (
     NORM_KINDS,
     RECURRENT_GATES,
+    Assignment,
     Geometry,
+    Names,
     ParamInfo,
     Report,
     ReportRow,
     Rule,
     Rules,
     as_rules,
+    canonical_names,
     get_profile,
 )
 from ..core.schemes import ConstantScheme, RandomScheme, Scheme
@@ -1197,19 +1202,43 @@ def _as_rules(scheme_or_rules: Any, profile: str | None) -> Rules:
     return as_rules(scheme_or_rules, profile)
 
 
-def _fill_entry(
-    entry: _Entry, scheme: Scheme, fans: Fans | None, seed: int | None, key: int | str
-) -> str:
-    """Fill one parameter; its report status."""
+def _apply_names(model: Any, entries: list[_Entry], names: Names | None) -> list[_Entry]:
+    """``entries`` under the canonical names ``names`` gives: rules match them, the report
+    shows them, and portable values are keyed by them."""
+    if names is None:
+        return entries
+    # A shared parameter has one own name (the first path to it) and may be named under any
+    # path named_parameters(remove_duplicate=False) gives it (an RNN's weight_ih_l0 is also
+    # its cell's 0.cell.weight_ih).
+    paths = {id(entry.param): [entry.info.name] for entry in entries}
+    for path, param in model.named_parameters(remove_duplicate=False):
+        own = paths.get(id(param))
+        if own is not None and path not in own:
+            own.append(path)
+    renamed = []
+    for entry, name in zip(entries, canonical_names(list(paths.values()), names), strict=True):
+        if name != entry.info.name:
+            entry = dataclasses.replace(entry, info=entry.info.renamed(name))
+        renamed.append(entry)
+    return renamed
+
+
+def _fill_entry(entry: _Entry, assignment: Assignment, seed: int | None) -> str:
+    """Fill one parameter by its assignment (keyed by its name under a seed); its status."""
     info = entry.info
+    if assignment.scheme is None:  # pragma: no cover - callers fill matched parameters only
+        raise ValueError(f"No scheme for parameter {info.name!r}.")
     init = Initializer(
-        scheme,
+        assignment.scheme,
         seed=seed,
-        key=key,
+        key=info.name,
         layout=info.layout,
         groups=info.geometry.groups,
-        blocks=info.geometry.blocks,
-        fans=fans,
+        # A rule may read stacked gates as one matrix (ignore="blocks"): the assignment's
+        # blocks, not the layer's, shape structured schemes (one orthogonal matrix or one per
+        # gate).
+        blocks=assignment.blocks,
+        fans=assignment.fans,
     )
     param = entry.param
     padding = entry.padding_idx
@@ -1238,6 +1267,7 @@ def initialize(
     per_gate: bool = True,
     fan_convention: str = "oneinit",
     dry_run: bool = False,
+    names: Names | None = None,
 ) -> Report:
     """Initialize every parameter of a ``paddle.nn.Layer`` (dygraph) by layer-aware rules.
 
@@ -1253,7 +1283,8 @@ def initialize(
         a list of :class:`~oneinit.core.rules.Rule` (first match wins).
     seed
         None: Paddle's generator. An int: portable values, each parameter keyed by its
-        structured name (``key_from_name("0.weight")``).
+        structured name (``key_from_name("0.weight")``), or by its canonical name under
+        ``names``.
     profile
         A framework's default initialization (``"torch"``) as fallback rules after
         ``scheme_or_rules``.
@@ -1264,6 +1295,14 @@ def initialize(
         ``"oneinit"`` or a framework's own fan rule, for rules that do not name one.
     dry_run
         Plan only: fill nothing (statuses ``"planned"``).
+    names
+        Canonical names: a mapping ``{own name: canonical name}`` (own names as the report
+        shows them without ``names``; a shared parameter may be named under any of its
+        paths, once) or a callable ``own name -> canonical name | None``. A canonical name
+        replaces the own one everywhere: in what rules match (``Rule(name=...)``,
+        ``regex=``), in the report, and as the portable stream key
+        (``key_from_name(canonical name)``). Parameters it leaves out keep their own names; a
+        mapping may name only existing parameters, and two parameters may not share a name.
 
     Returns
     -------
@@ -1292,15 +1331,13 @@ def initialize(
     seed = _check_seed(seed)
     rules = _as_rules(scheme_or_rules, profile)
     convention = _check_convention(fan_convention)
-    entries = _walk(model, _check_bool("per_gate", per_gate))
+    entries = _apply_names(model, _walk(model, _check_bool("per_gate", per_gate)), names)
     plan = rules.plan([e.info for e in entries], fan_convention=convention)
     statuses: dict[str, str] = {}
     for entry, assignment in zip(entries, plan, strict=True):
         if dry_run or assignment.scheme is None:
             continue
-        statuses[entry.info.name] = _fill_entry(
-            entry, assignment.scheme, assignment.fans, seed, entry.info.name
-        )
+        statuses[entry.info.name] = _fill_entry(entry, assignment, seed)
     return Report.from_plan(plan, statuses)
 
 
@@ -1343,9 +1380,7 @@ class InitFn:
             assignment = self.rules.assign(entry.info, fan_convention=self.fan_convention)
             status = "unmatched" if not assignment.matched else "kept"
             if assignment.scheme is not None:
-                status = _fill_entry(
-                    entry, assignment.scheme, assignment.fans, self.seed, entry.info.name
-                )
+                status = _fill_entry(entry, assignment, self.seed)
             self._rows.append(ReportRow.from_assignment(assignment, status))
 
 

@@ -19,7 +19,8 @@ Two ways to fill (DESIGN.md section 5):
 Keys: the functions take ``key=`` (default 0); the same ``seed`` and ``key`` always give the same
 values, so give different tensors different keys (a string such as the parameter's name is
 hashed). :func:`initialize` keys every parameter by its qualified name, so inserting a named
-layer does not change the others.
+layer does not change the others; ``names=`` gives parameters canonical names (and keys)
+instead.
 
 >>> import torch, oneinit
 >>> import oneinit.adapters.torch as oit
@@ -33,6 +34,7 @@ layer does not change the others.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import re
@@ -58,12 +60,14 @@ from ..core.rules import (
     RECURRENT_GATES,
     Assignment,
     Geometry,
+    Names,
     ParamInfo,
     Report,
     ReportRow,
     Rule,
     Rules,
     as_rules,
+    canonical_names,
     get_profile,
 )
 from ..core.schemes import (
@@ -71,8 +75,10 @@ from ..core.schemes import (
     Bilinear,
     Constant,
     ConstantScheme,
+    CustomScheme,
     DeltaOrthogonal,
     Dirac,
+    GateBias,
     GlorotNormal,
     GlorotUniform,
     HeNormal,
@@ -133,9 +139,8 @@ Key = int | str
 #: Layouts whose storage order is the canonical ``(out, in / groups, *kernel)`` one, so
 #: portable values can be written straight into the tensor's memory.
 _CANONICAL_STORAGE = frozenset({"canonical", "dense_out_in", "conv_out_in"})
-_REDUCED = (torch.float16, torch.bfloat16)
 #: Schemes whose values do not depend on the seed: filled from the core on any path.
-_DETERMINISTIC = (Identity, Dirac, Bilinear, Assign)
+_DETERMINISTIC = (Identity, Dirac, Bilinear, Assign, GateBias)
 #: Elements per float32 work buffer for reduced-precision truncated normals (64 MiB).
 _CHUNK = 1 << 24
 #: Truncation bounds (in standard deviations) beyond which N(0, 1) has mass 2 Phi(-6) = 2e-9,
@@ -242,8 +247,6 @@ class _Plan:
     #: high), ("orthogonal",), ("core",) (the core's values, seed from torch's RNG) or
     #: ("core_fixed",) (the core's values do not depend on the seed).
     native: tuple[Any, ...]
-    #: Reduced precision: bounds that portable values are held inside after the cast.
-    hold: tuple[float | None, float | None] | None
     empty: bool
 
 
@@ -283,7 +286,10 @@ def _make_plan(
         )
     chosen = _layout_for(function, len(shape), layout)
     elementwise = isinstance(scheme, (RandomScheme, ConstantScheme))
-    if chosen is None and not elementwise:
+    # A user-defined scheme takes any shape (its draw says what it cannot fill); on a vector
+    # without fans= it gets fans=None, as from the core's sample.
+    vector_custom = chosen is None and isinstance(scheme, CustomScheme)
+    if chosen is None and not elementwise and not vector_custom:
         if not (fans is not None and scheme.uses_fans and not isinstance(scheme, _DETERMINISTIC)):
             raise ValueError(
                 f"{function} ({type(scheme).__name__}) needs a tensor with at least 2 "
@@ -291,8 +297,8 @@ def _make_plan(
             )
     canonical = shape if chosen is None else canonical_shape(shape, chosen, groups=groups)
     if math.prod(shape) == 0:  # nothing to fill (torch warns and does the same)
-        return _Plan(chosen, canonical, True, None, None, ("fill", 0.0), None, True)
-    if fans is None and scheme.uses_fans:
+        return _Plan(chosen, canonical, True, None, None, ("fill", 0.0), True)
+    if fans is None and scheme.uses_fans and not vector_custom:
         if chosen is None and fan_convention == "oneinit":
             raise ValueError(
                 f"{function} ({type(scheme).__name__}) computes fans, which need a tensor with "
@@ -317,13 +323,8 @@ def _make_plan(
         native = ("orthogonal",)
     else:
         native = ("core_fixed",) if isinstance(scheme, _DETERMINISTIC) else ("core",)
-    hold = None
-    if distribution is not None and dtype in _REDUCED:
-        low, high = _finite_bounds(distribution, dtype)
-        if low is not None or high is not None:
-            hold = (low, high)
     in_storage = chosen is None or chosen.name in _CANONICAL_STORAGE
-    return _Plan(chosen, canonical, in_storage, fans, distribution, native, hold, False)
+    return _Plan(chosen, canonical, in_storage, fans, distribution, native, False)
 
 
 _cached_plan = functools.lru_cache(maxsize=1024)(_make_plan)
@@ -609,10 +610,6 @@ def _portable(
                 values, tuple(target.shape), plan.layout, groups=groups, xp=_TORCH
             )
         target.copy_(values)
-    if plan.hold is not None:
-        # float32 values that the cast rounded across a bound are held at the last
-        # representable value inside it (uniform and truncated distributions only).
-        target.clamp_(*plan.hold)
 
 
 # --------------------------------------------------------------------------------------------
@@ -686,10 +683,11 @@ def init_(
     Notes
     -----
     Structured schemes with ``seed=None``: ``Orthogonal`` is built on the device with torch's
-    RNG and QR; the deterministic ones (``Identity``, ``Dirac``, ``Bilinear``, ``Assign``) take
-    the core's values; ``DeltaOrthogonal``, ``Sparse`` and user-defined schemes draw a portable
-    seed from torch's RNG (``generator`` honoured; one scalar read from the device) and take the
-    core's values for it.
+    RNG and QR; the deterministic ones (``Identity``, ``Dirac``, ``Bilinear``, ``Assign``,
+    ``GateBias``) take the core's values; ``DeltaOrthogonal``, ``Sparse`` and user-defined
+    schemes draw a portable seed from torch's RNG (``generator`` honoured; one scalar read from
+    the device) and take the core's values for it. User-defined schemes fill vectors too (with
+    ``fans=None`` unless given, as the core's ``sample``).
 
     Examples
     --------
@@ -1330,6 +1328,11 @@ class _Entry:
     param: Tensor
     info: ParamInfo | None  # None for a lazy (shape-less) parameter
     padding_idx: int | None = None
+    own: str | None = None  # torch's name, where ``names=`` gave a canonical one
+
+
+def _entry_label(entry: _Entry) -> str:
+    return f"{entry.name!r}" if entry.own is None else f"{entry.name!r} ({entry.own})"
 
 
 def _entries(module: nn.Module, prefix: str, per_gate: bool) -> Iterator[_Entry]:
@@ -1402,12 +1405,12 @@ def _fill_entry(
             key=key,
             layout=geometry.layout,
             groups=geometry.groups,
-            blocks=geometry.blocks,
+            blocks=assignment.blocks,  # 1 where the rule ignores the stacked blocks
             fan_convention=assignment.fan_convention,
             fans=assignment.fans,
         )
     except (TypeError, ValueError) as error:
-        where = f"Parameter {entry.name!r} (rule {assignment.rule_label})"
+        where = f"Parameter {_entry_label(entry)} (rule {assignment.rule_label})"
         raise type(error)(f"{where}: {error}") from error
     if entry.padding_idx is not None and not entry.param.is_meta:
         with torch.no_grad():
@@ -1426,6 +1429,25 @@ def _lazy_row(entry: _Entry) -> ReportRow:
     return ReportRow(entry.name, (), "other", None, None, None, "-", None, "lazy", "-")
 
 
+def _apply_names(module: nn.Module, entries: list[_Entry], names: Names | None) -> list[_Entry]:
+    """``entries`` under the canonical names ``names`` gives (rules, report and keys use them)."""
+    if names is None:
+        return entries
+    # A shared parameter may be named under any of its torch names (its walked one first).
+    paths = {id(entry.param): [entry.name] for entry in entries}
+    for name, param in module.named_parameters(remove_duplicate=False):
+        own = paths.get(id(param))
+        if own is not None and name not in own:
+            own.append(name)
+    renamed = []
+    for entry, name in zip(entries, canonical_names(list(paths.values()), names), strict=True):
+        if name != entry.name:
+            info = None if entry.info is None else entry.info.renamed(name)
+            entry = dataclasses.replace(entry, name=name, info=info, own=entry.name)
+        renamed.append(entry)
+    return renamed
+
+
 def initialize(
     module: nn.Module,
     scheme_or_rules: RulesLike | None = None,
@@ -1437,6 +1459,7 @@ def initialize(
     per_gate: bool = True,
     fan_convention: str = "oneinit",
     dry_run: bool = False,
+    names: Names | None = None,
 ) -> Report:
     """Initialize every parameter of ``module`` by rules; returns a :class:`Report`.
 
@@ -1454,7 +1477,8 @@ def initialize(
         parameter (by role, layer kind, slot, name pattern or rank) gives its scheme.
     seed
         None: torch's RNG on each parameter's device. An int: portable values, each
-        parameter keyed by its qualified name (``oneinit.key_from_name(name)``).
+        parameter keyed by its qualified name (``oneinit.key_from_name(name)``), or by its
+        canonical name under ``names=``.
     profile
         ``"torch"``: torch's own default initialization of each layer kind, as a fallback after
         the rules (alone, it re-draws torch's defaults).
@@ -1471,6 +1495,12 @@ def initialize(
         ``"oneinit"`` or a framework's rule (``"torch"``) for every rule that names none.
     dry_run
         Plan and report without writing.
+    names
+        Canonical names: a mapping ``{torch name: canonical name}`` (it may name only existing
+        parameters; a shared one under any of its names) or a callable ``torch name ->
+        canonical name | None``. A canonical name replaces torch's everywhere: in what rules
+        match (``Rule(name=...)``, ``regex=``), in the report, and as the portable key.
+        Parameters it leaves out keep their torch names; two parameters may not share one.
 
     Meta tensors have no storage: they are reported (status ``"meta"``) and left; after
     ``module.to_empty(device=...)`` a second call fills them.
@@ -1492,7 +1522,7 @@ def initialize(
     rules = _as_rules(scheme_or_rules, profile)
     if seed is not None:
         Stream(seed, 0)  # validates
-    entries = _walk(module, per_gate)
+    entries = _apply_names(module, _walk(module, per_gate), names)
     plan: list[tuple[_Entry, Assignment | None]] = []
     for entry in entries:
         if entry.info is None:

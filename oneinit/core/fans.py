@@ -33,13 +33,17 @@ from ._xp import permute_dims
 
 __all__ = [
     "FAN_CONVENTIONS",
+    "LAYER_FAMILIES",
     "LAYOUTS",
     "Fans",
     "Layout",
     "canonical_shape",
     "compute_fans",
+    "framework_fans",
+    "framework_storage_shape",
     "from_canonical",
     "get_layout",
+    "layout_groups",
     "to_canonical",
 ]
 
@@ -254,6 +258,13 @@ def _geometry(shape: tuple[int, ...], layout: Layout, groups: int) -> _Geometry:
     return _Geometry(out_dim, in_dim, groups, kernel)
 
 
+def layout_groups(shape: Any, layout: str | Layout, groups: int = 1) -> int:
+    """The groups of a weight: ``groups``, or those its layout reads off the shape (a Keras
+    depthwise kernel (k, k, in, multiplier) has ``in`` groups).
+    """
+    return _geometry(_check_shape(shape), get_layout(layout), groups).groups
+
+
 def canonical_shape(
     shape: Any, layout: str | Layout = "canonical", *, groups: int = 1
 ) -> tuple[int, ...]:
@@ -351,6 +362,62 @@ def _framework_fans(shape: tuple[int, ...], convention: str) -> Fans:
         f"fan_convention must be one of {', '.join(FAN_CONVENTIONS)}. "
         f"Received: fan_convention={convention!r}"
     )
+
+
+#: The layer families whose storage each framework fixes (frameworks.md section 2.2).
+LAYER_FAMILIES: tuple[str, ...] = (
+    "dense",
+    "conv",
+    "depthwise",
+    "conv_transpose",
+    "embedding",
+    "recurrent",
+)
+
+
+def framework_storage_shape(
+    canonical: tuple[int, ...], family: str, framework: str, groups: int = 1
+) -> tuple[int, ...]:
+    """The shape ``framework`` stores a weight of canonical ``(out, in / groups, *kernel)`` shape
+    in, for a layer of ``family`` (:data:`LAYER_FAMILIES`); "depthwise" is Keras's
+    ``DepthwiseConv`` (kernel, in, multiplier), a grouped conv elsewhere.
+    """
+    out, per_group, *kernel = canonical
+    k = tuple(kernel)
+    channels_last = framework == "keras"
+    if family in ("dense", "recurrent"):
+        transposed = framework == "keras" or (framework == "paddle" and family == "dense")
+        return (per_group, out) if transposed else (out, per_group)
+    if family == "embedding":
+        return (per_group, out)  # (vocabulary, dim) everywhere
+    if family == "conv_transpose":
+        inputs = per_group * groups
+        return (*k, out, inputs) if channels_last else (inputs, out // groups, *k)
+    if family == "depthwise" and channels_last:
+        return (*k, groups, out // groups)
+    if family in ("conv", "depthwise"):
+        return (*k, per_group, out) if channels_last else (out, per_group, *k)
+    allowed = ", ".join(repr(f) for f in LAYER_FAMILIES)
+    raise ValueError(f"family must be one of {allowed}. Received: family={family!r}")
+
+
+def framework_fans(
+    canonical: tuple[int, ...], family: str, framework: str, groups: int = 1
+) -> Fans:
+    """The fans ``framework``'s own rule gives a layer of ``family``, read from the shape that
+    framework stores it in: a framework's convention applied to any framework's layer.
+
+    >>> framework_fans((32, 1, 3, 3), "depthwise", "keras", groups=16)   # (3, 3, 16, 2)
+    Fans(fan_in=144, fan_out=18, receptive_field=9)
+    >>> framework_fans((32, 4, 3, 3), "conv", "torch", groups=4)          # all outputs
+    Fans(fan_in=36, fan_out=288, receptive_field=9)
+    """
+    if framework == "oneinit" or framework not in FAN_CONVENTIONS or framework == "jax":
+        raise ValueError(
+            "framework must be one of 'torch', 'keras', 'paddle', 'mxnet'. "
+            f"Received: framework={framework!r}"
+        )
+    return _framework_fans(framework_storage_shape(canonical, family, framework, groups), framework)
 
 
 def _canonical_permutation(

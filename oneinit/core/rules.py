@@ -76,7 +76,15 @@ from typing import Any, Literal, TypeVar, overload
 
 import numpy as np
 
-from .fans import Fans, Layout, canonical_shape, compute_fans, get_layout
+from .fans import (
+    Fans,
+    Layout,
+    canonical_shape,
+    compute_fans,
+    framework_fans,
+    get_layout,
+    layout_groups,
+)
 from .schemes import (
     Assign,
     Bilinear,
@@ -114,12 +122,14 @@ __all__ = [
     "STATUSES",
     "Assignment",
     "Geometry",
+    "Names",
     "ParamInfo",
     "Report",
     "ReportRow",
     "Rule",
     "Rules",
     "as_rules",
+    "canonical_names",
     "expected_std",
     "get_profile",
     "keras_profile",
@@ -214,6 +224,13 @@ class Geometry:
             self.blocks,
             fan_convention,
         )
+
+    @property
+    def total_groups(self) -> int:
+        """The groups, including those the layout reads off the shape (Keras depthwise)."""
+        if self.layout is None:
+            return self.groups
+        return layout_groups(self.shape, self.layout, self.groups)
 
     def canonical_shape(self) -> tuple[int, ...]:
         """The canonical ``(out, in / groups, *kernel)`` shape (the shape itself for vectors)."""
@@ -319,12 +336,116 @@ class ParamInfo:
     def size(self) -> int:
         return math.prod(self.shape)
 
+    @property
+    def rank(self) -> int:
+        """Dimensions of the canonical shape: a Keras EinsumDense (E, heads, dim) kernel is a
+        matrix, as torch's (heads * dim, E) weight is, so ``Rule(rank=2)`` means one thing in
+        every framework.
+        """
+        return len(self.geometry.canonical_shape())
+
+    def renamed(self, name: str) -> ParamInfo:
+        """The same parameter under another (canonical) name; its slot stays the layer's."""
+        copy = object.__new__(ParamInfo)
+        for field in dataclasses.fields(self):
+            object.__setattr__(copy, field.name, getattr(self, field.name))
+        object.__setattr__(copy, "name", name)
+        return copy
+
 
 def _check_names(what: str, values: tuple[str, ...], allowed: tuple[str, ...]) -> None:
     for value in values:
         if value not in allowed:
             listed = ", ".join(repr(a) for a in allowed)
             raise ValueError(f"{what} must be among {listed}. Received: {what}={value!r}")
+
+
+#: ``names=`` of every adapter's ``initialize``: own name -> canonical name (None keeps it).
+Names = Mapping[str, str] | Callable[[str], "str | None"]
+#: How many names an error message lists before it says how many more there are.
+_NAMES_LISTED = 12
+
+
+def _listing(names: Sequence[str]) -> str:
+    shown = ", ".join(repr(n) for n in names[:_NAMES_LISTED])
+    more = len(names) - _NAMES_LISTED
+    return shown + (f", ... ({more} more)" if more > 0 else "")
+
+
+def canonical_names(paths: Sequence[Sequence[str]], names: Names | None) -> list[str]:
+    """The canonical name of each parameter of a model, as ``initialize(names=...)`` gives it.
+
+    ``paths[i]`` lists parameter ``i``'s own names, the reported one first (a shared parameter
+    has one per place it is reachable from). ``names`` maps an own name to the canonical name
+    (a mapping, or a callable returning None to keep the own name); the canonical name is then
+    what rules match by name, what the report shows and the portable stream key. Every
+    adapter derives own names its way (its page says how) and renames them here.
+
+    >>> canonical_names([["0.weight"], ["0.bias"]], {"0.weight": "fc.weight"})
+    ['fc.weight', '0.bias']
+    """
+    own = [p[0] for p in paths]
+    if names is None:
+        return own
+    if isinstance(names, Mapping):
+        odd = [key for key in names if not isinstance(key, str)]
+        if odd:
+            raise TypeError(
+                "names must map parameter names (str) to canonical names. "
+                f"Received: names with keys {_listing([repr(k) for k in odd])}"
+            )
+        known = {path for group in paths for path in group}
+        unknown = sorted(key for key in names if key not in known)
+        if unknown:
+            raise ValueError(
+                f"names maps parameters the model does not have: {_listing(unknown)}. "
+                f"Its parameters are: {_listing(own)}. Received: names={_listing(list(names))}"
+            )
+
+        def given(group: Sequence[str]) -> list[Any]:
+            chosen: list[Any] = []
+            for path in group:
+                value = names.get(path)
+                if value is not None and value not in chosen:
+                    chosen.append(value)
+            return chosen
+
+    elif callable(names):
+
+        def given(group: Sequence[str]) -> list[Any]:
+            value = names(group[0])
+            return [] if value is None else [value]
+
+    else:
+        raise TypeError(
+            "names must be a mapping {own name: canonical name}, a callable own name -> "
+            f"canonical name (or None to keep it), or None. Received: names of type "
+            f"{type(names).__name__}"
+        )
+    result: list[str] = []
+    owner: dict[str, str] = {}  # canonical name -> the own name of the parameter holding it
+    for group in paths:
+        chosen = given(group)
+        if len(chosen) > 1:
+            raise ValueError(
+                f"names gives the shared parameter {group[0]!r} (also {_listing(group[1:])}) "
+                f"more than one name. Received: {_listing(chosen)}"
+            )
+        canonical = chosen[0] if chosen else group[0]
+        if not isinstance(canonical, str) or not canonical:
+            raise TypeError(
+                "names must give each parameter a non-empty str (or None to keep its own "
+                f"name). Received: names[{group[0]!r}]={canonical!r}"
+            )
+        if canonical in owner:
+            raise ValueError(
+                f"Two parameters would share the canonical name {canonical!r}: "
+                f"{owner[canonical]!r} and {group[0]!r}; each name must be unique. "
+                f"Received: names gives {group[0]!r} the name {canonical!r}"
+            )
+        owner[canonical] = group[0]
+        result.append(canonical)
+    return result
 
 
 # --------------------------------------------------------------------------------------------
@@ -369,7 +490,7 @@ class Rule:
     regex
         Regular expression searched in the qualified name (:func:`re.search`).
     rank
-        Number of dimensions, or several.
+        Number of dimensions of the canonical shape (:attr:`ParamInfo.rank`), or several.
     fans
         Whose fans a fan-based scheme uses: ``"own"``, the layer weight's (``"layer"``), or
         ``"auto"``: own when the parameter has a layout, else the layer's.
@@ -433,7 +554,7 @@ class Rule:
             return False
         if self.slot is not None and param.slot not in self.slot:
             return False
-        if self.rank is not None and len(param.shape) not in _ints(self.rank):
+        if self.rank is not None and param.rank not in _ints(self.rank):
             return False
         if self.name is not None and not fnmatch.fnmatchcase(param.name, self.name):
             return False
@@ -611,13 +732,17 @@ class Rules(Sequence[Rule]):
         index, rule = found
         convention = rule.fan_convention or fan_convention
         if rule.scheme is None or not rule.scheme.uses_fans:
-            # Fans only inform the report; a vector shows none.
-            return Assignment(param, rule, index, _own_fans(param, convention), "own", convention)
+            # Fans only inform the report (as the rule reads the weight); a vector shows none.
+            try:
+                fans = _rule_fans(rule, param.geometry, param.kind, convention)
+            except ValueError:
+                fans = None
+            return Assignment(param, rule, index, fans, "own", convention)
         source = rule.fans
         if source == "auto":
             source = "own" if param.layout is not None or param.layer is None else "layer"
         if source == "own":
-            fans = _rule_fans(rule, param.geometry, convention)
+            fans = _rule_fans(rule, param.geometry, param.kind, convention)
             if fans is None:
                 raise ValueError(
                     f"Rule #{index} ({rule.describe()}) gives {type(rule.scheme).__name__}, "
@@ -633,7 +758,7 @@ class Rules(Sequence[Rule]):
                 f"but parameter {param.name!r} belongs to no layer with a weight. "
                 f"Received: fans={rule.fans!r}"
             )
-        fans = _rule_fans(rule, param.layer, convention)
+        fans = _rule_fans(rule, param.layer, param.kind, convention)
         return Assignment(param, rule, index, fans, "layer", convention)
 
     def plan(
@@ -643,14 +768,44 @@ class Rules(Sequence[Rule]):
         return [self.assign(p, fan_convention=fan_convention) for p in params]
 
 
-def _rule_fans(rule: Rule, geometry: Geometry, convention: str) -> Fans | None:
-    """The fans of ``geometry`` as ``rule`` reads them (without groups or blocks if it says)."""
+#: The storage family of each layer kind, for framework fan conventions in rules.
+_FAMILIES = {
+    "linear": "dense",
+    "multihead_attention": "dense",
+    "conv": "conv",
+    "conv_transpose": "conv_transpose",
+    "embedding": "embedding",
+    **{kind: "recurrent" for kind in RECURRENT_KINDS},
+}
+
+
+def _rule_fans(rule: Rule, geometry: Geometry, kind: str, convention: str) -> Fans | None:
+    """The fans of ``geometry`` as ``rule`` reads them: without groups or blocks if it says;
+    under a framework's convention, by that framework's rule on the shape it stores the layer
+    in (so ``fan_convention="keras"`` means Keras's fans in every adapter).
+    """
     if rule.ignores("blocks") and geometry.blocks != 1:
         geometry = dataclasses.replace(geometry, blocks=1)
-    fans = geometry.fans(convention)
-    if fans is not None and rule.ignores("groups") and geometry.groups != 1:
-        fans = Fans(fans.fan_in * geometry.groups, fans.fan_out, fans.receptive_field)
+    family = _FAMILIES.get(kind)
+    fans: Fans | None
+    if convention in _STORAGE_CONVENTIONS and family is not None and geometry.layout is not None:
+        canonical = geometry.canonical_shape()
+        groups = geometry.total_groups
+        if family == "conv" and groups > 1 and canonical[1] == 1:
+            family = "depthwise"
+        if len(canonical) >= 2:
+            fans = framework_fans(canonical, family, convention, groups)
+        else:
+            fans = geometry.fans(convention)
+    else:
+        fans = geometry.fans(convention)
+    if fans is not None and rule.ignores("groups") and geometry.layout is not None:
+        groups = geometry.total_groups
+        fans = Fans(fans.fan_in * groups, fans.fan_out, fans.receptive_field)
     return fans
+
+
+_STORAGE_CONVENTIONS = ("torch", "keras", "paddle", "mxnet")
 
 
 def _own_fans(param: ParamInfo, fan_convention: str) -> Fans | None:
@@ -953,10 +1108,10 @@ def keras_profile() -> Rules:
     """Keras 3's own default initialization of each layer kind.
 
     ============================  ==================================================
-    dense, conv, transposed conv  GlorotUniform (fans of a sum are symmetric, so Keras's
-    and attention kernels         swapped transposed fans change nothing)
+    dense, conv, transposed conv  GlorotUniform, with Keras's fans for convolutions
+    and attention kernels
     embedding                     U(+-0.05)
-    lstm, gru, rnn kernels        GlorotUniform over all gates as one matrix
+    lstm, gru, rnn kernels        GlorotUniform over all gates as one (in, gates * H) matrix
     recurrent kernels             Orthogonal over all gates as one matrix
     lstm bias                     1 on the forget gate (``unit_forget_bias``), 0 elsewhere;
                                   where a layer has two biases, on ``bias_ih`` only, so
@@ -964,17 +1119,20 @@ def keras_profile() -> Rules:
     other biases, norm shifts     0; norm scales 1; PReLU 0
     ============================  ==================================================
 
-    Exact for every layer except a depthwise convolution with a channel multiplier above 1:
-    Keras reads its (k, k, in, multiplier) kernel with fan_in = k*k*in, which no fan rule on
-    the canonical layout reproduces (the Glorot sum differs; with multiplier 1 it does not).
+    Glorot fans are Keras's own (``fan_convention="keras"``: its rule on the shape Keras
+    stores the layer in), so grouped and depthwise kernels get Keras's sums too; a grouped
+    convolution with ``groups == in_channels`` reads as Keras's ``DepthwiseConv``.
     """
     return Rules(
         Rule(GateBias(1.0, gate=1, gates=RECURRENT_GATES["lstm"]), kind="lstm",
              slot=("bias", "bias_ih")),
         Rule(Orthogonal(), kind=RECURRENT_KINDS, role="recurrent", ignore="blocks"),
-        Rule(GlorotUniform(), kind=RECURRENT_KINDS, role="weight", ignore="blocks"),
+        Rule(GlorotUniform(), kind=RECURRENT_KINDS, role="weight", fan_convention="keras"),
         Rule(Uniform(-0.05, 0.05), kind="embedding"),
         _norms_and_biases(prelu=0.0),
+        # Keras's own fans: a grouped kernel's fan_out counts every output, a depthwise
+        # kernel's fan_in every input channel (its (k, k, in, multiplier) storage).
+        Rule(GlorotUniform(), kind=("conv", "conv_transpose"), fan_convention="keras"),
         Rule(GlorotUniform(), role="weight"),
     )
 
@@ -992,12 +1150,13 @@ def paddle_profile() -> Rules:
     biases, norm shifts           0; norm scales 1; PReLU 0.25
     ============================  ==================================================
 
-    Exact except for a grouped transposed convolution, whose Xavier fans Paddle reads from
-    its (in, out / groups, *k) storage as (out / groups, in) receptive fields.
+    A transposed convolution's Xavier fans are Paddle's own (``fan_convention="paddle"``), read
+    from its (in, out / groups, *k) storage.
     """
     return Rules(
         Rule(_PER_HIDDEN, kind=RECURRENT_KINDS, fans="layer"),
         Rule(HeNormal(), kind="conv", role="weight", ignore="groups"),
+        Rule(GlorotUniform(), kind="conv_transpose", role="weight", fan_convention="paddle"),
         _norms_and_biases(prelu=0.25),
         Rule(GlorotUniform(), role="weight"),
     )

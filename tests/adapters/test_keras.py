@@ -1530,6 +1530,169 @@ def test_initialize_orthogonal_recurrent_kernels(
     assert (numpy(keras, layer.cell.kernel) == 0).all()
 
 
+@pytest.mark.parametrize("seed", [None, 3], ids=["native", "portable"])
+def test_initialize_rule_ignoring_blocks_gives_one_orthogonal_matrix_over_all_gates(
+    keras: ModuleType, oik: ModuleType, seeded: None, seed: int | None
+) -> None:
+    """``ignore="blocks"``: one orthogonal canonical (4H, H) matrix; without it, one per gate."""
+    layer = keras.layers.LSTM(16)
+    layer.build((None, 5, 8))
+    whole = Rules(Rule(oneinit.Orthogonal(), role="recurrent", ignore="blocks"), Rule(None))
+    oik.initialize(layer, whole, seed=seed)
+    canonical = oneinit.to_canonical(numpy(keras, layer.cell.recurrent_kernel), "dense_in_out")
+    canonical = canonical.astype(np.float64)  # (64, 16): gates i, f, c, o stacked
+    np.testing.assert_allclose(canonical.T @ canonical, np.eye(16), atol=1e-5)
+    gate = canonical[:16]
+    assert not np.allclose(gate.T @ gate, np.eye(16), atol=1e-2)
+    if seed is not None:
+        core = oneinit.Orthogonal().sample((64, 16), seed=seed, key="0.recurrent_kernel")
+        np.testing.assert_array_equal(canonical, core)
+    per_gate = Rules(Rule(oneinit.Orthogonal(), role="recurrent"), Rule(None))
+    oik.initialize(layer, per_gate, seed=seed)
+    canonical = oneinit.to_canonical(numpy(keras, layer.cell.recurrent_kernel), "dense_in_out")
+    for gate in np.split(canonical.astype(np.float64), 4, axis=0):
+        np.testing.assert_allclose(gate.T @ gate, np.eye(16), atol=1e-5)
+
+
+# --------------------------------------------------------------------------------------------
+# Canonical names: names= renames variables for rules, the report and the portable key.
+
+
+def named_model(keras: ModuleType) -> Any:
+    """A functional model with a Dense layer called twice and an LSTM (auto-named layers)."""
+    tokens = keras.Input((6, 4))
+    shared = keras.layers.Dense(4)
+    x = shared(shared(tokens))
+    x = keras.layers.LSTM(8)(x)
+    return keras.Model(tokens, keras.layers.Dense(3)(x))
+
+
+def paths(model: Any) -> dict[str, Any]:
+    """Variable path -> variable, in the order initialize walks them."""
+    return {weight.path: weight for weight in model.weights}
+
+
+def test_initialize_names_key_the_values_like_the_core(keras: ModuleType, oik: ModuleType) -> None:
+    model = named_model(keras)
+    shared, lstm, head = (layer for layer in model.layers[1:])
+    names = {
+        shared.kernel.path: "enc.fc.weight",
+        lstm.cell.kernel.path: "enc.lstm.weight_ih",
+        lstm.cell.recurrent_kernel.path: "enc.lstm.weight_hh",
+    }
+    report = oik.initialize(model, oneinit.GlorotUniform(), seed=11, names=names)
+    rows = [row.name for row in report]
+    assert rows[:1] + rows[2:4] == ["enc.fc.weight", "enc.lstm.weight_ih", "enc.lstm.weight_hh"]
+    assert rows.count("enc.fc.weight") == 1  # the Dense called twice: one variable, one row
+    assert shared.bias.path in rows and head.kernel.path in rows  # the others keep their paths
+    scheme = oneinit.GlorotUniform()
+    expected = {
+        "enc.fc.weight": (shared.kernel, (4, 4), 1),
+        "enc.lstm.weight_ih": (lstm.cell.kernel, (32, 4), 4),
+        "enc.lstm.weight_hh": (lstm.cell.recurrent_kernel, (32, 8), 4),
+    }
+    for canonical, (variable, shape, blocks) in expected.items():
+        core = scheme.sample(shape, seed=11, key=canonical, blocks=blocks)
+        got = oneinit.to_canonical(numpy(keras, variable), "dense_in_out")
+        np.testing.assert_array_equal(got, core, err_msg=canonical)
+    # Not renamed: the position key, as without names.
+    core = scheme.sample((3, 8), seed=11, key="2.kernel")
+    np.testing.assert_array_equal(numpy(keras, head.kernel).T, core)
+    # key_by="path" keys only the variables names= leaves alone by their paths.
+    oik.initialize(model, oneinit.GlorotUniform(), seed=11, names=names, key_by="path")
+    core = scheme.sample((4, 4), seed=11, key="enc.fc.weight")
+    np.testing.assert_array_equal(numpy(keras, shared.kernel).T, core)
+    core = scheme.sample((3, 8), seed=11, key=head.kernel.path)
+    np.testing.assert_array_equal(numpy(keras, head.kernel).T, core)
+
+
+def test_initialize_rules_match_canonical_names(keras: ModuleType, oik: ModuleType) -> None:
+    model = named_model(keras)
+    head = model.layers[-1]
+    kernel_path = head.kernel.path
+
+    def canonical(path: str) -> str | None:  # a callable: None keeps the Keras path
+        return "head.weight" if path == kernel_path else None
+
+    rules = Rules(
+        Rule(oneinit.Constant(0.5), name="head.*"),
+        Rule(oneinit.Ones(), regex=r"^head\."),
+        Rule(oneinit.Constant(2.0), name=kernel_path),  # the Keras path no longer matches
+        Rule(oneinit.Zeros()),
+    )
+    report = oik.initialize(model, rules, names=canonical)
+    assert report["head.weight"].rule.startswith("#1 ")
+    assert report[head.bias.path].rule.startswith("#4 ")
+    assert (numpy(keras, head.kernel) == np.float32(0.5)).all()
+    assert (numpy(keras, head.bias) == 0).all()
+    report = oik.initialize(model, Rules(rules[1], rules[3]), names={kernel_path: "head.weight"})
+    assert report["head.weight"].rule.startswith("#1 regex")
+    assert (numpy(keras, head.kernel) == 1).all()
+    info = oik.describe(model)[-2]
+    assert info.name == kernel_path  # describe and the model itself are unchanged
+
+
+NAMES_ERRORS = {
+    "unknown": (
+        lambda paths: {paths[0]: "a", "missing/kernel": "b"},
+        ValueError,
+        r"names maps parameters the model does not have: 'missing/kernel'\. "
+        r"Its parameters are: '.*kernel', '.*bias'",
+    ),
+    "same_name": (
+        lambda paths: {paths[0]: "fc.weight", paths[1]: "fc.weight"},
+        ValueError,
+        r"share the canonical name 'fc.weight': '.*kernel' and '.*bias'",
+    ),
+    "same_as_a_kept_path": (
+        lambda paths: {paths[1]: paths[0]},
+        ValueError,
+        r"share the canonical name '.*kernel'",
+    ),
+    "not_a_mapping": (
+        lambda paths: ["fc.weight"],
+        TypeError,
+        r"names must be a mapping .*Received: names of type list",
+    ),
+    "key_not_a_str": (
+        lambda paths: {0: "fc.weight"},
+        TypeError,
+        r"names must map parameter names \(str\).*Received: names with keys .*0",
+    ),
+    "value_not_a_str": (
+        lambda paths: {paths[0]: 3},
+        TypeError,
+        r"non-empty str .*Received: names\['.*kernel'\]=3",
+    ),
+    "callable_gives_empty": (
+        lambda paths: lambda path: "",
+        TypeError,
+        r"non-empty str .*Received: names\['.*kernel'\]=''",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(NAMES_ERRORS))
+def test_initialize_names_errors(keras: ModuleType, oik: ModuleType, name: str) -> None:
+    make, error, message = NAMES_ERRORS[name]
+    model = keras.Sequential([keras.layers.Dense(3)])
+    model.build((None, 4))
+    before = [numpy(keras, w) for w in model.weights]
+    with pytest.raises(error, match=message):
+        oik.initialize(model, oneinit.HeNormal(), seed=0, names=make(list(paths(model))))
+    for a, w in zip(before, model.weights, strict=True):  # nothing written
+        np.testing.assert_array_equal(a, numpy(keras, w))
+
+
+def test_initialize_names_truncates_a_long_list_of_allowed_names(
+    keras: ModuleType, oik: ModuleType
+) -> None:
+    model = keras.Sequential([keras.layers.Dense(2) for _ in range(10)])  # 20 variables
+    model.build((None, 2))
+    with pytest.raises(ValueError, match=r"Its parameters are: [^.]*, \.\.\. \(8 more\)\."):
+        oik.initialize(model, oneinit.HeNormal(), names={"nope": "x"})
+
+
 def test_initialize_native_bounds_and_layer_fans_for_biases(
     keras: ModuleType, oik: ModuleType, seeded: None
 ) -> None:

@@ -856,6 +856,154 @@ def test_initialize_shared_parameters_once(mx: Any, oim: Any) -> None:
     assert [row.name for row in report] == ["0.weight", "0.bias"]
 
 
+@pytest.mark.parametrize("seed", [None, SEED], ids=["native", "portable"])
+@pytest.mark.parametrize("ignore", [None, "blocks"], ids=["per_gate", "whole"])
+def test_rule_ignoring_blocks_gives_one_orthogonal_matrix_over_all_gates(
+    mx_seeded: Any, oim: Any, ignore: Any, seed: Any
+) -> None:
+    mx = mx_seeded
+    layer = mx.gluon.rnn.LSTM(8, input_size=5)  # h2h stored (4H, H) = (32, 8): canonical
+    orthogonal = Rule(oneinit.Orthogonal(), role="recurrent", ignore=ignore)
+    rules = Rules(orthogonal, Rule(oneinit.Zeros()))
+    oim.initialize(layer, rules, seed=seed)
+    weight = layer.l0_h2h_weight.data().asnumpy().astype(np.float64)
+    gates = np.split(weight, 4)
+    gate_error = max(np.abs(g @ g.T - np.eye(8)).max() for g in gates)
+    whole_error = np.abs(weight.T @ weight - np.eye(8)).max()
+    if ignore is None:  # each (H, H) gate orthogonal, so the columns have norm 2
+        assert gate_error < 1e-5 and whole_error > 1
+    else:  # the columns of the whole (4H, H) matrix orthonormal; no gate is
+        assert whole_error < 1e-5 and gate_error > 0.1
+    if seed is not None:
+        expected = oneinit.Orthogonal().sample(
+            (32, 8), seed=seed, key="l0_h2h_weight", blocks=1 if ignore else 4
+        )
+        _assert_bit_equal(layer.l0_h2h_weight.data(), expected)
+
+
+# --------------------------------------------------------------------------------------------
+# names=: canonical names for rules, the report and the portable keys.
+
+#: Own names (attribute paths) of _names_model -> canonical names; "1.l0_*_bias", "2.bias" kept.
+CANONICAL = {
+    "0.weight": "embed.weight",
+    "1.l0_i2h_weight": "lstm.weight_ih",
+    "1.l0_h2h_weight": "lstm.weight_hh",
+    "2.weight": "head.weight",
+}
+
+
+def _names_model(mx: Any) -> Any:
+    net = mx.gluon.nn.HybridSequential()
+    net.add(
+        mx.gluon.nn.Embedding(10, 4),
+        mx.gluon.rnn.LSTM(6, input_size=4),
+        mx.gluon.nn.Dense(3, in_units=6),
+    )
+    return net
+
+
+#: Every parameter random, biases included, so each one's stream key shows in its values.
+NAMES_RULES = Rules(Rule(oneinit.Normal(std=0.1), role="bias"), Rule(oneinit.GlorotUniform()))
+
+
+@pytest.mark.parametrize(
+    "names",
+    [pytest.param(CANONICAL, id="mapping"), pytest.param(CANONICAL.get, id="callable")],
+)
+def test_names_key_the_values_and_name_the_report_rows(mx: Any, oim: Any, names: Any) -> None:
+    net = _names_model(mx)
+    report = oim.initialize(net, NAMES_RULES, seed=SEED, names=names)
+    assert [row.name for row in report] == [
+        "embed.weight",
+        "lstm.weight_ih",
+        "lstm.weight_hh",
+        "1.l0_i2h_bias",
+        "1.l0_h2h_bias",
+        "head.weight",
+        "2.bias",
+    ]
+    assert "head.weight" in str(report) and "2.weight" not in str(report)
+    params = _named(net)
+    for own, key, shape, layout, blocks in [
+        ("0.weight", "embed.weight", (10, 4), "embedding", 1),
+        ("1.l0_i2h_weight", "lstm.weight_ih", (24, 4), "dense_out_in", 4),
+        ("1.l0_h2h_weight", "lstm.weight_hh", (24, 6), "dense_out_in", 4),
+        ("2.weight", "head.weight", (3, 6), "dense_out_in", 1),
+    ]:
+        values = params[own].data()
+        expected = oneinit.GlorotUniform().sample(
+            shape, seed=SEED, key=key, layout=layout, blocks=blocks
+        )
+        _assert_bit_equal(values, expected)
+        own_key = oneinit.GlorotUniform().sample(
+            shape, seed=SEED, key=own, layout=layout, blocks=blocks
+        )
+        assert not np.array_equal(values.asnumpy(), own_key)
+    # Parameters the names leave out keep their own name as their key.
+    for own, size in (("1.l0_i2h_bias", 24), ("2.bias", 3)):
+        expected = oneinit.Normal(std=0.1).sample((size,), seed=SEED, key=own)
+        _assert_bit_equal(params[own].data(), expected)
+
+
+def test_name_rules_match_the_canonical_names(mx: Any, oim: Any) -> None:
+    net = _names_model(mx)
+    rules = Rules(
+        Rule(oneinit.Constant(0.5), name="head.weight"),
+        Rule(oneinit.Constant(0.25), regex=r"^lstm\.weight_"),
+        Rule(oneinit.Constant(0.75), name="2.weight"),  # the own name: no longer matches
+        Rule(oneinit.Zeros()),
+    )
+    report = oim.initialize(net, rules, names=CANONICAL)
+    params = _named(net)
+    assert set(params["2.weight"].data().asnumpy().ravel().tolist()) == {0.5}
+    for own in ("1.l0_i2h_weight", "1.l0_h2h_weight"):
+        assert set(params[own].data().asnumpy().ravel().tolist()) == {0.25}
+    assert report["head.weight"].rule.startswith("#1")
+    assert report["lstm.weight_hh"].rule.startswith("#2")
+    assert report["embed.weight"].rule.startswith("#4")
+
+
+def test_names_of_a_shared_layer_name_its_one_parameter_set(mx: Any, oim: Any) -> None:
+    net = mx.gluon.nn.HybridSequential()
+    first = mx.gluon.nn.Dense(4, in_units=4)
+    net.add(first, mx.gluon.nn.Dense(4, in_units=4, params=first.collect_params()))
+    names = {"0.weight": "mid.weight", "0.bias": "mid.bias"}
+    report = oim.initialize(net, oneinit.HeNormal(), seed=0, names=names)
+    assert [row.name for row in report] == ["mid.weight", "mid.bias"]
+    expected = oneinit.HeNormal().sample((4, 4), seed=0, key="mid.weight", layout="linear")
+    _assert_bit_equal(net[1].weight.data(), expected)
+    with pytest.raises(ValueError, match=r"'1\.weight'"):  # the second path is not a parameter
+        oim.initialize(net, oneinit.HeNormal(), seed=0, names={"1.weight": "mid.weight"})
+
+
+def test_names_key_a_deferred_parameter_at_its_first_forward(mx: Any, oim: Any) -> None:
+    net = mx.gluon.nn.HybridSequential()
+    net.add(mx.gluon.nn.Dense(4))
+    report = oim.initialize(net, oneinit.HeNormal(), seed=6, names={"0.weight": "fc.weight"})
+    assert report["fc.weight"].status == "lazy"
+    net(mx.nd.ones((2, 7)))
+    expected = oneinit.HeNormal().sample((4, 7), seed=6, key="fc.weight", layout="linear")
+    _assert_bit_equal(net[0].weight.data(), expected)
+
+
+def test_names_errors_name_the_parameters(mx: Any, oim: Any) -> None:
+    """names= is checked by the core's canonical_names, on the attribute paths."""
+    net = _names_model(mx)
+    unknown = r"does not have: 'dense0_weight'\. Its parameters are: '0\.weight', '1\.l0_i2h"
+    with pytest.raises(ValueError, match=unknown):
+        oim.initialize(net, oneinit.HeNormal(), names={"dense0_weight": "fc.weight"})
+    twice = {"0.weight": "head.weight", "2.weight": "head.weight"}
+    with pytest.raises(ValueError, match=r"'head\.weight': '0\.weight' and '2\.weight'"):
+        oim.initialize(net, oneinit.HeNormal(), names=twice)
+    with pytest.raises(TypeError, match=r"names\['0\.weight'\]=3"):
+        oim.initialize(net, oneinit.HeNormal(), names={"0.weight": 3})
+    with pytest.raises(TypeError, match=r"names must map parameter names \(str\)"):
+        oim.initialize(net, oneinit.HeNormal(), names={0: "fc.weight"})
+    with pytest.raises(TypeError, match="names must be a mapping"):
+        oim.initialize(net, oneinit.HeNormal(), names=["embed.weight"])
+
+
 # --------------------------------------------------------------------------------------------
 # Errors: built-in types, a message ending in "Received: ...".
 
@@ -874,6 +1022,13 @@ ERRORS = [
         TypeError,
     ),
     ("not_an_array", lambda mx, oim: oim.fill(np.zeros((2, 2)), oneinit.Ones()), TypeError),
+    (
+        "bfloat16_array",
+        lambda mx, oim: oim.fill(
+            mx.nd.zeros((2, 2), dtype=np.dtype([("bfloat16", np.uint16)])), oneinit.Ones()
+        ),
+        TypeError,
+    ),
     ("rules_bad_pattern", lambda mx, oim: oim.Rules([("(", oneinit.Ones())]), ValueError),
     ("rules_bad_target", lambda mx, oim: oim.Rules([(".*", 3.0)]), TypeError),
     ("rules_not_pairs", lambda mx, oim: oim.Rules(".*"), TypeError),

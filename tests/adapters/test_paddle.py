@@ -825,6 +825,165 @@ def test_initialize_rules_profiles_and_dry_run() -> None:
     assert abs(q).max() <= math.sqrt(6.0 / 32.0)  # GlorotUniform on (16, 16)
 
 
+# --------------------------------------------------------------------------------------------
+# initialize(names=...): canonical names replace Paddle's in rules, the report and the keys.
+
+
+def _named_model() -> Any:
+    """A model with a nested layer, a Sequential, a convolution and an LSTM."""
+
+    class Encoder(paddle.nn.Layer):
+        def __init__(self) -> None:
+            super().__init__()
+            self.proj = paddle.nn.Linear(6, 8)
+            self.body = paddle.nn.Sequential(paddle.nn.Conv2D(2, 4, 3), paddle.nn.LSTM(4, 5))
+
+    return Encoder()
+
+
+CANONICAL = {
+    "proj.weight": "enc.fc.weight",
+    "body.0.weight": "enc.conv.weight",
+    "body.1.weight_ih_l0": "enc.lstm.weight_ih",
+    "body.1.weight_hh_l0": "enc.lstm.weight_hh",
+}
+
+
+def test_names_key_portable_values_by_canonical_name() -> None:
+    model = _named_model()
+    scheme = oneinit.GlorotUniform()
+    report = oip.initialize(model, scheme, seed=5, names=CANONICAL)
+    params = dict(model.named_parameters())
+    storage = {  # canonical name: (Paddle's parameter, its layout, blocks)
+        "enc.fc.weight": (params["proj.weight"], "dense_in_out", 1),
+        "enc.conv.weight": (params["body.0.weight"], "conv_out_in", 1),
+        "enc.lstm.weight_ih": (params["body.1.weight_ih_l0"], "recurrent_out_in", 4),
+        "enc.lstm.weight_hh": (params["body.1.weight_hh_l0"], "recurrent_out_in", 4),
+    }
+    for name, (param, layout, blocks) in storage.items():
+        canonical = oneinit.to_canonical(param.numpy(), layout)
+        expected = scheme.sample(
+            canonical.shape, seed=5, key=name, blocks=blocks, fans=report[name].fans
+        )
+        np.testing.assert_array_equal(canonical, expected, err_msg=name)
+    # The rename is visible in the report; unnamed parameters keep Paddle's names (and keys).
+    rows = [row.name for row in report]
+    assert rows == [
+        "enc.fc.weight",
+        "proj.bias",
+        "enc.conv.weight",
+        "body.0.bias",
+        "enc.lstm.weight_ih",
+        "enc.lstm.weight_hh",
+        "body.1.bias_ih_l0",
+        "body.1.bias_hh_l0",
+    ]
+    assert report["enc.lstm.weight_hh"].kind == "lstm"
+    assert report["enc.lstm.weight_hh"].fans == Fans(5, 5)  # the layer's geometry is kept
+    plain = _named_model()
+    oip.initialize(plain, scheme, seed=5)
+    np.testing.assert_array_equal(plain.body[0].bias.numpy(), model.body[0].bias.numpy())
+    assert not np.array_equal(plain.proj.weight.numpy(), model.proj.weight.numpy())
+
+
+def test_names_rules_match_canonical_names_and_callables_may_keep_names() -> None:
+    model = _named_model()
+    rules = Rules(
+        Rule(oneinit.Constant(6.0), slot="bias_hh"),  # the slot stays the layer's
+        Rule(oneinit.Constant(2.0), name="enc.fc.*"),
+        Rule(oneinit.Constant(3.0), regex=r"^enc\.lstm\.weight_hh$"),
+        Rule(oneinit.Constant(4.0), name="proj.*"),  # Paddle's name: only proj.bias keeps it
+        Rule(oneinit.Zeros()),
+    )
+
+    given = {**CANONICAL, "body.1.bias_hh_l0": "enc.lstm.second_bias"}
+
+    def canonical(own: str) -> str | None:
+        return given.get(own)  # None: keep Paddle's name
+
+    report = oip.initialize(model, rules, names=canonical)
+    assert np.all(model.proj.weight.numpy() == 2.0)
+    assert np.all(model.proj.bias.numpy() == 4.0)
+    assert np.all(model.body[1].weight_hh_l0.numpy() == 3.0)
+    assert not model.body[1].weight_ih_l0.numpy().any()
+    assert np.all(model.body[1].bias_hh_l0.numpy() == 6.0)
+    assert report["enc.fc.weight"].rule.startswith("#2")
+    assert report["body.0.bias"].status == "initialized"
+
+
+def test_names_of_shared_parameters() -> None:
+    first, second = paddle.nn.Linear(4, 4), paddle.nn.Linear(4, 4)
+    second.weight = first.weight  # tied
+    net = paddle.nn.Sequential(first, paddle.nn.Tanh(), first, second)  # first called twice
+    report = oip.initialize(net, oneinit.HeUniform(), seed=2, names={"3.weight": "tied.weight"})
+    assert [row.name for row in report] == ["tied.weight", "0.bias", "3.bias"]  # each once
+    expected = oneinit.HeUniform().sample((4, 4), seed=2, key="tied.weight")
+    np.testing.assert_array_equal(second.weight.numpy().T, expected)
+    # An RNN's parameters are also its cell's: either path names them.
+    lstm = paddle.nn.LSTM(3, 4)
+    report = oip.initialize(lstm, oneinit.Zeros(), names={"0.cell.weight_hh": "lstm.weight_hh"})
+    assert [row.name for row in report][:2] == ["weight_ih_l0", "lstm.weight_hh"]
+
+
+#: names= is checked by the core's canonical_names; one or two cases per error it raises.
+NAME_ERRORS: list[tuple[str, Any, type[Exception], str]] = [
+    (
+        "unknown",
+        {"proj.weight": "a", "proj.kernel": "b"},
+        ValueError,
+        r"does not have: 'proj\.kernel'\. Its parameters are: 'proj\.weight', 'proj\.bias'",
+    ),
+    (
+        "same_name",
+        {"proj.weight": "w", "body.0.weight": "w"},
+        ValueError,
+        "share the canonical name 'w': 'proj.weight' and 'body.0.weight'",
+    ),
+    (
+        "shared_two_names",
+        {"body.1.weight_ih_l0": "a", "body.1.0.cell.weight_ih": "b"},
+        ValueError,
+        r"shared parameter 'body\.1\.weight_ih_l0' \(also 'body\.1\.0\.cell\.weight_ih'\) more",
+    ),
+    ("type", ["proj.weight"], TypeError, "names must be a mapping"),
+    ("key_type", {0: "a"}, TypeError, r"names must map parameter names \(str\)"),
+    ("value_type", {"proj.weight": 1}, TypeError, r"names\['proj.weight'\]=1"),
+    ("callable_value", lambda own: 1.5, TypeError, r"names\['proj.weight'\]=1\.5"),
+]
+
+
+@pytest.mark.parametrize(
+    ("names", "error", "match"), [pytest.param(n, e, m, id=i) for i, n, e, m in NAME_ERRORS]
+)
+def test_names_errors(names: Any, error: type[Exception], match: str) -> None:
+    model = _named_model()
+    before = model.proj.weight.numpy().copy()
+    with pytest.raises(error, match=match):
+        oip.initialize(model, oneinit.HeNormal(), seed=0, names=names)
+    np.testing.assert_array_equal(model.proj.weight.numpy(), before)  # nothing was filled
+
+
+def test_a_rule_ignoring_blocks_makes_one_orthogonal_matrix_over_all_gates() -> None:
+    hidden = 6
+    whole = paddle.nn.LSTM(3, hidden)
+    rules = Rules(
+        Rule(oneinit.Orthogonal(), role="recurrent", ignore="blocks"), Rule(oneinit.Zeros())
+    )
+    oip.initialize(whole, rules, seed=0)
+    w = values(whole.weight_hh_l0)  # canonical (4H, H): the storage is already (out, in)
+    np.testing.assert_allclose(w.T @ w, np.eye(hidden), atol=1e-5)  # orthonormal columns
+    gate = w[:hidden]
+    assert np.abs(gate @ gate.T - np.eye(hidden)).max() > 0.1  # a block alone is not
+    expected = oneinit.Orthogonal().sample((4 * hidden, hidden), seed=0, key="weight_hh_l0")
+    np.testing.assert_array_equal(whole.weight_hh_l0.numpy(), expected)
+    per_gate = paddle.nn.LSTM(3, hidden)
+    oip.initialize(per_gate, Rules(Rule(oneinit.Orthogonal(), role="recurrent")), seed=0)
+    w = values(per_gate.weight_hh_l0)
+    for g in range(4):
+        block = w[hidden * g : hidden * (g + 1)]
+        np.testing.assert_allclose(block @ block.T, np.eye(hidden), atol=1e-5)
+
+
 def test_init_fn_with_layer_apply() -> None:
     net = paddle.nn.Sequential(
         paddle.nn.Linear(6, 8),

@@ -543,16 +543,15 @@ def test_reduced_precision_seeded_is_core_cast_once(
     tensor = torch.empty(weight.shape, dtype=torch_dtype)
     function(oit, tensor, weight, seed=4, key="w")
     cast = core_values(torch, function, weight, seed=4, key="w").to(torch_dtype)
+    # The core's float32 values cast once (to nearest, ties to even), as every framework casts
+    # them: the same values everywhere, and no value leaves a bound by more than the rounding.
+    assert torch.equal(tensor, cast)
     distribution = distribution_of(function, weight)
-    assert_inside(as_numpy(tensor), distribution)
-    # Equal to the core's float32 values cast once, except those the cast rounded across a
-    # bound, which are held at the last representable value inside.
-    differ = tensor != cast
-    outside = torch.zeros_like(differ)
     if isinstance(distribution, UniformDistribution) or distribution.truncated:
-        wide = cast.double()
-        outside = (wide < distribution.low) | (wide > distribution.high)
-    assert torch.equal(differ, outside)
+        x = as_numpy(tensor)
+        half = torch.finfo(torch_dtype).eps / 2  # half an ulp, relative
+        assert x.min() >= distribution.low - half * abs(distribution.low)
+        assert x.max() <= distribution.high + half * abs(distribution.high)
 
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
@@ -627,6 +626,31 @@ def test_seedless_structured_and_custom_follow_the_generator(
     b = fill(make(torch), torch.Generator().manual_seed(3))
     c = fill(make(torch), torch.Generator().manual_seed(4))
     assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_custom_scheme_fills_a_vector_as_the_core(torch: ModuleType, oit: ModuleType) -> None:
+    bias = oit.init_(torch.empty(64), TorchTestMixture(), seed=3, key="fc.bias")
+    core = TorchTestMixture().sample((64,), seed=3, key="fc.bias")  # fans=None, as the core
+    assert torch.equal(bias, torch.from_numpy(core))
+    drawn = oit.init_(torch.empty(64), TorchTestMixture(), generator=torch.Generator())
+    assert ((drawn == 0) | ((drawn.abs() >= 5) & (drawn.abs() <= 10))).all()
+
+
+def test_gate_bias_is_deterministic_on_recurrent_biases(torch: ModuleType, oit: ModuleType) -> None:
+    lstm = torch.nn.LSTM(4, 6)
+    rules = Rules(
+        Rule(oneinit.GateBias(1.0, gate=1, gates=4), slot="bias_ih"),
+        Rule(oneinit.Zeros(), role="bias"),
+        Rule(None),
+    )
+    state = torch.get_rng_state()
+    oit.initialize(lstm, rules, strict=True)  # no seed: still the core's values, no RNG draw
+    assert torch.equal(torch.get_rng_state(), state)
+    forget = torch.tensor([0.0] * 6 + [1.0] * 6 + [0.0] * 12)
+    assert torch.equal(lstm.bias_ih_l0.detach(), forget) and (lstm.bias_hh_l0 == 0).all()
+    keras = torch.nn.LSTM(4, 6)
+    oit.initialize(keras, profile="keras", seed=0, strict=True)  # unit_forget_bias
+    assert torch.equal(keras.bias_ih_l0.detach(), forget)
 
 
 def test_seedless_sparse_has_exact_zeros_per_column(torch: ModuleType, oit: ModuleType) -> None:
@@ -1252,6 +1276,155 @@ def test_initialize_lazy_parameters(torch: ModuleType, oit: ModuleType) -> None:
     model(torch.zeros(2, 6))
     report = oit.initialize(model, oneinit.HeNormal(), strict=True)
     assert report["0.weight"].fans == Fans(6, 4)
+
+
+# --------------------------------------------------------------------------------------------
+# initialize(names=...): canonical names for rules, reports and keys.
+
+
+class Tagger:
+    """Embedding, LSTM and a head, each under a torch name that differs from its canonical one."""
+
+    @staticmethod
+    def make(torch: ModuleType) -> Any:
+        nn = torch.nn
+        model = nn.Module()
+        model.embed = nn.Embedding(40, 8)
+        model.rnn = nn.LSTM(8, 6)
+        model.head = nn.Linear(6, 3)
+        return model
+
+
+#: Canonical names for three of the tagger's parameters (the others keep torch's).
+TAGGER_NAMES = {
+    "embed.weight": "tagger.embed.weight",
+    "rnn.weight_ih_l0": "tagger.lstm.weight_ih",
+    "rnn.weight_hh_l0": "tagger.lstm.weight_hh",
+}
+
+
+def test_initialize_names_are_the_keys_and_the_report(torch: ModuleType, oit: ModuleType) -> None:
+    model = Tagger.make(torch)
+    rules = Rules(Rule(oneinit.Orthogonal(), role="recurrent")) + Rules.from_scheme(
+        oneinit.GlorotUniform()
+    )
+    report = oit.initialize(model, rules, seed=5, names=TAGGER_NAMES, strict=True)
+    assert [row.name for row in report] == [
+        "tagger.embed.weight",
+        "tagger.lstm.weight_ih",
+        "tagger.lstm.weight_hh",
+        "rnn.bias_ih_l0",  # not in the mapping: torch's name
+        "rnn.bias_hh_l0",
+        "head.weight",
+        "head.bias",
+    ]
+    assert "tagger.lstm.weight_hh" in str(report) and "rnn.weight_hh_l0" not in str(report)
+    glorot, orthogonal = oneinit.GlorotUniform(), oneinit.Orthogonal()
+    stored = {  # the core's value under the canonical key, in torch's storage layout
+        "tagger.embed.weight": (model.embed.weight, glorot, "embedding", 1),
+        "tagger.lstm.weight_ih": (model.rnn.weight_ih_l0, glorot, "dense_out_in", 4),
+        "tagger.lstm.weight_hh": (model.rnn.weight_hh_l0, orthogonal, "dense_out_in", 4),
+        "head.weight": (model.head.weight, glorot, "dense_out_in", 1),  # its own name and key
+    }
+    for key, (param, scheme, layout, blocks) in stored.items():
+        shape = tuple(param.shape)
+        expected = scheme.sample(shape, seed=5, key=key, layout=layout, blocks=blocks)
+        assert torch.equal(param.detach(), torch.from_numpy(np.array(expected))), key
+    # The same call without names keys by torch's names: other values.
+    plain = Tagger.make(torch)
+    oit.initialize(plain, rules, seed=5)
+    assert not torch.equal(plain.rnn.weight_hh_l0, model.rnn.weight_hh_l0)
+    assert torch.equal(plain.head.weight, model.head.weight)
+
+
+def test_initialize_names_rules_match_canonical_names(torch: ModuleType, oit: ModuleType) -> None:
+    model = Tagger.make(torch)
+    rules = Rules(
+        Rule(oneinit.Constant(1.0), name="rnn.weight_ih_l0"),  # torch's name: no longer matches
+        Rule(oneinit.Constant(2.0), name="tagger.lstm.*"),
+        Rule(oneinit.Constant(3.0), regex=r"^tagger\.embed\."),
+        Rule(oneinit.Constant(4.0)),
+    )
+    report = oit.initialize(model, rules, names=TAGGER_NAMES, strict=True)
+    assert (model.rnn.weight_ih_l0 == 2).all() and (model.rnn.weight_hh_l0 == 2).all()
+    assert (model.embed.weight == 3).all() and (model.head.weight == 4).all()
+    assert report["tagger.lstm.weight_ih"].rule == "#2 name=tagger.lstm.*"
+
+
+def test_initialize_names_callable_equals_mapping(torch: ModuleType, oit: ModuleType) -> None:
+    by_mapping, by_callable = Tagger.make(torch), Tagger.make(torch)
+    a = oit.initialize(by_mapping, oneinit.HeNormal(), seed=2, names=TAGGER_NAMES)
+    b = oit.initialize(by_callable, oneinit.HeNormal(), seed=2, names=TAGGER_NAMES.get)
+    assert [row.name for row in a] == [row.name for row in b]
+    for (name, pa), pb in zip(by_mapping.named_parameters(), by_callable.parameters(), strict=True):
+        assert torch.equal(pa, pb), name
+
+
+def test_initialize_names_shared_parameter_once(torch: ModuleType, oit: ModuleType) -> None:
+    nn = torch.nn
+    model = nn.Module()
+    model.embed = nn.Embedding(32, 8)
+    model.head = nn.Linear(8, 32, bias=False)
+    model.head.weight = model.embed.weight
+    for alias in ("embed.weight", "head.weight"):  # either of its torch names
+        report = oit.initialize(model, oneinit.GlorotUniform(), seed=1, names={alias: "tied"})
+        assert [row.name for row in report] == ["tied"]
+    expected = oneinit.GlorotUniform().sample((32, 8), seed=1, key="tied", layout="embedding")
+    assert torch.equal(model.head.weight.detach(), torch.from_numpy(np.array(expected)))
+    two = r"shared parameter 'embed.weight' \(also 'head.weight'\) more than one name"
+    with pytest.raises(ValueError, match=two):
+        oit.initialize(
+            model, oneinit.GlorotUniform(), names={"embed.weight": "a", "head.weight": "b"}
+        )
+
+
+def test_initialize_names_errors(torch: ModuleType, oit: ModuleType) -> None:
+    """names= is checked by the core's canonical_names, on torch's names, before any fill."""
+    model = Tagger.make(torch)
+    scheme = oneinit.HeNormal()
+    fresh = model.head.weight.detach().clone()
+    errors: list[tuple[Any, type[Exception], str]] = [
+        ({"rnn.weight_ih": "x"}, ValueError, r"does not have: 'rnn.weight_ih'\. Its .* 'embed"),
+        ({"embed.weight": "head.weight"}, ValueError, r"share the canonical name 'head.weight'"),
+        ({"head.weight": "a", "head.bias": "a"}, ValueError, r"'a': 'head.weight' and 'head.b"),
+        ([("embed.weight", "x")], TypeError, r"names must be a mapping.*names of type list"),
+        ({0: "x"}, TypeError, r"names must map parameter names \(str\)"),
+        ({"embed.weight": 3}, TypeError, r"Received: names\['embed.weight'\]=3"),
+        (lambda name: b"x", TypeError, r"Received: names\['embed.weight'\]=b'x'"),
+    ]
+    for names, error, match in errors:
+        with pytest.raises(error, match=match):
+            oit.initialize(model, scheme, seed=0, names=names)
+    assert torch.equal(model.head.weight, fresh)  # every error comes before the first fill
+    wide = torch.nn.Sequential(*[torch.nn.Linear(2, 2) for _ in range(10)])
+    with pytest.raises(ValueError, match=r"'5\.bias', \.\.\. \(8 more\)\. Received"):
+        oit.initialize(wide, scheme, names={"10.weight": "x"})  # 20 names: the list is cut
+
+
+# --------------------------------------------------------------------------------------------
+# Rule(ignore="blocks"): the scheme sees the stacked gates as one matrix.
+
+
+def test_rule_ignoring_blocks_makes_one_orthogonal_matrix(
+    torch: ModuleType, oit: ModuleType
+) -> None:
+    hidden = 16
+    eye = torch.eye(hidden, dtype=torch.float64)
+    for seed in (None, 0):  # native and portable
+        whole = torch.nn.LSTM(8, hidden)
+        rule = Rule(oneinit.Orthogonal(), role="recurrent", ignore="blocks")
+        report = oit.initialize(whole, rule, seed=seed)
+        stacked = whole.weight_hh_l0.detach().double()  # canonical (4H, H)
+        assert torch.allclose(stacked.T @ stacked, eye, atol=1e-5)
+        gate = stacked[:hidden]
+        assert not torch.allclose(gate @ gate.T, eye, atol=1e-2)
+        assert report["weight_hh_l0"].rule == "#1 role=recurrent ignore=blocks"
+        per_gate = torch.nn.LSTM(8, hidden)
+        oit.initialize(per_gate, Rule(oneinit.Orthogonal(), role="recurrent"), seed=seed)
+        for block in per_gate.weight_hh_l0.detach().double().split(hidden):
+            assert torch.allclose(block @ block.T, eye, atol=1e-5)
+    expected = oneinit.Orthogonal().sample((4 * hidden, hidden), seed=0, key="weight_hh_l0")
+    assert torch.equal(whole.weight_hh_l0.detach(), torch.from_numpy(np.array(expected)))
 
 
 # --------------------------------------------------------------------------------------------

@@ -199,3 +199,110 @@ def test_every_profile_covers_the_common_layers(name: str) -> None:
 def test_rule_criteria_that_are_not_strings_get_a_clear_error(what: str) -> None:
     with pytest.raises(TypeError, match=f"{what} must be a str or a non-empty sequence of str"):
         Rule(oneinit.Zeros(), **{what: 3})  # type: ignore[arg-type]
+
+
+def test_the_report_shows_the_fans_a_rule_reads() -> None:
+    weight_hh = _lstm()[1]
+    assignment = Rules(Rule(oneinit.Orthogonal(), ignore="blocks")).assign(weight_hh)
+    assert (assignment.fans.fan_in, assignment.fans.fan_out) == (50, 200)
+
+
+# --------------------------------------------------------------------------------------------
+# canonical_names: the names= argument of every adapter's initialize.
+
+PATHS = [["fc.weight", "tied.weight"], ["fc.bias"], ["out.weight"]]
+
+
+def test_canonical_names_by_mapping_and_callable() -> None:
+    from oneinit.core.rules import canonical_names
+
+    assert canonical_names(PATHS, None) == ["fc.weight", "fc.bias", "out.weight"]
+    mapping = {"tied.weight": "enc.weight", "out.weight": "head.weight"}
+    assert canonical_names(PATHS, mapping) == ["enc.weight", "fc.bias", "head.weight"]
+    renamed = canonical_names(
+        PATHS, lambda name: name.replace("fc", "enc") if "fc" in name else None
+    )
+    assert renamed == ["enc.weight", "enc.bias", "out.weight"]
+
+
+@pytest.mark.parametrize(
+    ("names", "error", "match"),
+    [
+        ({"nope": "x"}, ValueError, "does not have: 'nope'. Its parameters are: 'fc.weight'"),
+        ({1: "x"}, TypeError, "names must map parameter names"),
+        ({"fc.weight": "a", "tied.weight": "b"}, ValueError, "more than one name"),
+        ({"out.weight": "fc.bias"}, ValueError, "share the canonical name 'fc.bias'"),
+        ({"out.weight": ""}, TypeError, "non-empty str"),
+        (lambda name: 3, TypeError, "non-empty str"),
+        ("fc", TypeError, "names must be a mapping"),
+    ],
+)
+def test_canonical_names_errors(names: object, error: type[Exception], match: str) -> None:
+    from oneinit.core.rules import canonical_names
+
+    with pytest.raises(error, match=match):
+        canonical_names(PATHS, names)  # type: ignore[arg-type]
+
+
+def test_renamed_param_keeps_its_slot() -> None:
+    info = _lstm()[0].renamed("seq.lstm.weight_ih")
+    assert (info.name, info.slot, info.geometry.blocks) == ("seq.lstm.weight_ih", "weight_ih", 4)
+
+
+def test_keras_profile_uses_keras_fans_for_grouped_and_depthwise_kernels() -> None:
+    rules = keras_profile()
+    grouped = rules.assign(_conv(16, 16, 3, groups=4)).fans  # Keras (3, 3, 4, 16)
+    depthwise = rules.assign(_conv(16, 16, 3, groups=16)).fans  # Keras (3, 3, 16, 1)
+    assert (grouped.fan_in, grouped.fan_out) == (36, 144)
+    assert (depthwise.fan_in, depthwise.fan_out) == (144, 9)
+
+
+@pytest.mark.parametrize(
+    ("family", "framework", "storage"),
+    [
+        ("dense", "torch", (8, 4)),
+        ("dense", "keras", (4, 8)),
+        ("dense", "paddle", (4, 8)),
+        ("recurrent", "paddle", (8, 4)),
+        ("recurrent", "keras", (4, 8)),
+        ("embedding", "mxnet", (4, 8)),
+    ],
+)
+def test_framework_storage_shapes_of_matrices(
+    family: str, framework: str, storage: tuple[int, ...]
+) -> None:
+    from oneinit.core.fans import framework_storage_shape
+
+    assert framework_storage_shape((8, 4), family, framework) == storage
+
+
+def test_framework_storage_shapes_of_kernels() -> None:
+    from oneinit.core.fans import framework_storage_shape
+
+    canonical = (32, 4, 3, 3)  # out 32, in 16, groups 4
+    assert framework_storage_shape(canonical, "conv", "keras", 4) == (3, 3, 4, 32)
+    assert framework_storage_shape(canonical, "conv_transpose", "torch", 4) == (16, 8, 3, 3)
+    assert framework_storage_shape(canonical, "conv_transpose", "keras", 4) == (3, 3, 32, 16)
+    assert framework_storage_shape((32, 1, 3, 3), "depthwise", "keras", 16) == (3, 3, 16, 2)
+    with pytest.raises(ValueError, match="family must be one of"):
+        framework_storage_shape(canonical, "pooling", "torch")
+
+
+def test_canonical_names_lists_a_dozen_names_at_most() -> None:
+    from oneinit.core.rules import canonical_names
+
+    paths = [[f"p{i}"] for i in range(20)]
+    with pytest.raises(ValueError, match=r"'p11', \.\.\. \(8 more\)"):
+        canonical_names(paths, {"nope": "x"})
+    with pytest.raises(TypeError, match="non-empty str"):
+        canonical_names(paths, {"p0": ["x"]})  # type: ignore[dict-item]
+
+
+def test_profiles_read_the_groups_a_layout_implies() -> None:
+    keras_depthwise = ParamInfo(
+        "dw.kernel", (3, 3, 16, 2), kind="conv", roles={"weight"}, layout="depthwise_k_in_mult"
+    )
+    assert keras_depthwise.geometry.total_groups == 16
+    assert paddle_profile().assign(keras_depthwise).fans.fan_in == 16 * 9
+    fans = keras_profile().assign(keras_depthwise).fans
+    assert (fans.fan_in, fans.fan_out) == (144, 18)
