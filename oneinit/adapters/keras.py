@@ -1450,7 +1450,8 @@ def initialize(
         None: ``keras.random`` (a fresh ``SeedGenerator``; global seeding applies). An int:
         the core's portable values, each weight keyed as ``key_by`` says.
     profile
-        A framework's default initialization as a fallback after the rules (``"torch"``).
+        A framework's default initialization as a fallback after the rules (``"torch"``,
+        ``"keras"``, ``"paddle"`` or ``"mxnet"``).
     strict
         Raise ``ValueError`` (before filling anything) if a weight matches no rule.
     per_gate
