@@ -15,7 +15,6 @@ MultiHeadAttention has separate q/k/v biases (``(heads, head_dim)`` each, no ``i
 
 from __future__ import annotations
 
-import argparse
 import functools
 import os
 import sys
@@ -31,12 +30,11 @@ import numpy as np
 
 import oneinit
 from oneinit.adapters import keras as oik
-from oneinit.core.rules import Rule, Rules, get_profile
 
 sys.path.insert(0, str(Path(__file__).parent))
+import driver
 import spec
 
-FRAMEWORK = "keras"
 #: A weight's storage layout and convolution groups (None: a vector, stored as it is).
 Storage = tuple[str | oneinit.Layout | None, int]
 
@@ -180,37 +178,6 @@ def forward(model_name: str, model: keras.Model) -> np.ndarray:
     return to_numpy(model(ordered if len(ordered) > 1 else ordered[0], training=False))
 
 
-def run_models(request: spec.Request, arrays: dict[str, Any], meta: dict[str, Any]) -> None:
-    keras.utils.set_random_seed(request.global_seed)  # what the rules leave unmatched
-    for name, build in MODEL_BUILDERS.items():
-        model = build()
-        report = oik.initialize(model, spec.PARITY_RULES, seed=request.seed, names=NAMES[name])
-        for canonical_name, values in model_params(name, model).items():
-            arrays[f"model/{name}/param/{canonical_name}"] = values
-        arrays[f"model/{name}/output"] = forward(name, model)
-        meta["reports"][name] = str(report)
-        meta["names"][name] = NAMES[name]
-
-
-def run_profiles(request: spec.Request, arrays: dict[str, Any], meta: dict[str, Any]) -> None:
-    for profile in spec.PROFILES:
-        try:
-            get_profile(profile)
-        except ValueError as error:
-            meta["skipped"][f"profile/{profile}"] = str(error)
-            continue
-        keras.utils.set_random_seed(request.global_seed)
-        for name, build in MODEL_BUILDERS.items():
-            model = build()
-            oik.initialize(model, None, profile=profile, names=NAMES[name])
-            for canonical_name, values in model_params(name, model).items():
-                arrays[f"profile/{profile}/{canonical_name}"] = values
-    keras.utils.set_random_seed(request.global_seed)
-    for name, build in MODEL_BUILDERS.items():  # Keras's own defaults, untouched
-        for canonical_name, values in model_params(name, build()).items():
-            arrays[f"default/{canonical_name}"] = values
-
-
 # --------------------------------------------------------------------------------------------
 # Layer cases.
 
@@ -351,90 +318,75 @@ def _without_variant(scheme: oneinit.Scheme) -> dict[str, Any]:
     return {k: v for k, v in scheme.to_config().items() if k != "distribution"}
 
 
-def run_cases(request: spec.Request, arrays: dict[str, Any], meta: dict[str, Any]) -> None:
-    for index, (scheme, layer) in enumerate(request.cases):
-        rules = Rules(Rule(scheme, role="weight"), Rule(oneinit.Zeros(), role="bias"))
-        for mode in ("seeded", "unseeded"):
-            keras.utils.set_random_seed(request.global_seed)
-            built, weights = build_case_layer(layer)
-            names = {variable.path: slot for slot, (variable, _) in weights.items()}
-            seed = request.seed if mode == "seeded" else None
-            oik.initialize(built, rules, seed=seed, names=names)
-            dump_case(arrays, index, mode, layer, weights)
-        meta["cases"].append(run_own(request, index, scheme, layer, arrays))
+def case_built(layer: spec.Layer, built: Any, weights: Weights) -> driver.Built:
+    names = {variable.path: slot for slot, (variable, _) in weights.items()}
+    return driver.Built(built, names, lambda: case_values(layer, weights))
 
 
-def run_own(
-    request: spec.Request,
-    index: int,
-    scheme: oneinit.Scheme,
-    layer: spec.Layer,
-    arrays: dict[str, Any],
-) -> dict[str, str | None]:
+def case_layer(layer: spec.Layer) -> driver.Built:
+    return case_built(layer, *build_case_layer(layer))
+
+
+def own(scheme: oneinit.Scheme, layer: spec.Layer, global_seed: int) -> driver.Own:
     """Keras's own initializer of ``scheme``'s name on ``layer``, given at construction as a
-    Keras user gives it; the case's meta entry.
+    Keras user gives it (seeded with ``global_seed``).
     """
-    own = own_initializer(scheme)
-    if isinstance(own, str):
-        return {"own": None, "own_note": own}
-    class_name, arguments = own
-    arguments = {**arguments, "seed": request.global_seed}
+    found = own_initializer(scheme)
+    if isinstance(found, str):
+        return {"own": None, "own_note": found}, None
+    class_name, arguments = found
+    arguments = {**arguments, "seed": global_seed}
     call = f"keras.initializers.{class_name}({_arguments(arguments)})"
     own_class = functools.partial(getattr(keras.initializers, class_name), **arguments)
     try:
-        _, weights = build_case_layer(layer, own_class)
+        built, weights = build_case_layer(layer, own_class)
     except Exception as error:  # Keras's initializer itself fails (e.g. QR in bfloat16)
         first_line = str(error).strip().splitlines()[0]
         note = f"{call} fails on {layer.description}: {type(error).__name__}: {first_line}"
-        return {"own": None, "own_note": note}
-    dump_case(arrays, index, "own", layer, weights)
+        return {"own": None, "own_note": note}, None
     arguments_given = CASE_BUILDERS[layer.name][1]
-    return {"own": ", ".join(f"{a}={call}" for a in arguments_given), "own_note": None}
+    entry = {"own": ", ".join(f"{a}={call}" for a in arguments_given), "own_note": None}
+    return entry, case_built(layer, built, weights)
 
 
 def _arguments(arguments: dict[str, Any]) -> str:
     return ", ".join(f"{name}={value!r}" for name, value in arguments.items())
 
 
-def dump_case(
-    arrays: dict[str, Any],
-    index: int,
-    mode: str,
-    layer: spec.Layer,
-    weights: dict[str, tuple[Any, Storage]],
-) -> None:
+def case_values(layer: spec.Layer, weights: Weights) -> dict[str, np.ndarray]:
     shapes = {p.slot: p.shape for p in layer.params}
-    for slot, (variable, storage) in weights.items():
-        values = canonical(to_numpy(variable), storage, shapes[slot])
-        arrays[spec.case_key(index, mode, slot)] = values
+    return {
+        slot: canonical(to_numpy(variable), storage, shapes[slot])
+        for slot, (variable, storage) in weights.items()
+    }
+
+
+def _version() -> str:
+    backend = keras.backend.backend()
+    backend_version = getattr(sys.modules.get(backend), "__version__", "unknown")  # imported
+    return f"keras {keras.__version__}, {backend} {backend_version}"
+
+
+FRAMEWORK = driver.Framework(
+    name="keras",
+    version=_version(),
+    description=__doc__.splitlines()[0],
+    set_seed=keras.utils.set_random_seed,
+    models=MODEL_BUILDERS,
+    names=NAMES,
+    initialize=oik.initialize,
+    params=model_params,
+    forward=forward,
+    case_layer=case_layer,
+    own=own,
+)
 
 
 # --------------------------------------------------------------------------------------------
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("request", type=Path, help="the request JSON (spec.write_request)")
-    parser.add_argument("out", type=Path, help="where keras.npz and keras.json go")
-    args = parser.parse_args(argv)
-    request = spec.read_request(args.request)
-    backend = keras.backend.backend()
-    backend_version = getattr(sys.modules.get(backend), "__version__", "unknown")  # imported
-    version = f"keras {keras.__version__}, {backend} {backend_version}"
-    arrays: dict[str, Any] = {}
-    meta: dict[str, Any] = {
-        "version": version,
-        "reports": {},
-        "names": {},
-        "skipped": {},
-        "cases": [],
-    }
-    if request.models:
-        run_models(request, arrays, meta)
-    if request.profiles:
-        run_profiles(request, arrays, meta)
-    run_cases(request, arrays, meta)
-    spec.write_dump(args.out, FRAMEWORK, arrays, meta)
+    driver.run(FRAMEWORK, argv)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ Inputs and outputs are batch first and NCHW, as Gluon's defaults (the LSTM is bu
 
 from __future__ import annotations
 
-import argparse
 import sys
 import warnings
 from collections.abc import Callable
@@ -26,18 +25,17 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import driver
 import spec
 
 import oneinit
 from oneinit.adapters import mxnet as oim  # imports MXNet without its import-time warnings
-from oneinit.core.rules import Rule, Rules, get_profile
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     import mxnet as mx
     from mxnet.gluon import nn, rnn
 
-FRAMEWORK = "mxnet"
 SKIPPED_MODELS = {"attn": "Gluon 1.9 has no multi-head attention layer"}
 #: Checked on MXNet 1.9.1 (CPU wheel): why the bfloat16 case is not built.
 BFLOAT16_REASON = (
@@ -277,101 +275,77 @@ def canonical_values(param: Any, declared: spec.Param) -> np.ndarray:
     return np.asarray(oneinit.to_canonical(values, declared.layout, groups=declared.groups))
 
 
-def dump_params(
-    block: Any,
-    names: dict[str, str],
-    declared: tuple[spec.Param, ...],
-    prefix: str,
-    arrays: dict[str, np.ndarray],
-) -> None:
-    """``arrays[prefix + canonical name]``: each named parameter of ``block``, canonical."""
+def canonical_params(
+    block: Any, names: dict[str, str], declared: tuple[spec.Param, ...]
+) -> dict[str, np.ndarray]:
+    """Each named parameter of ``block``: canonical name -> canonical values."""
     params = named_params(block)
     by_name = {p.name: p for p in declared}
-    for own, canonical in names.items():
-        arrays[prefix + canonical] = canonical_values(params[own], by_name[canonical])
+    return {
+        canonical: canonical_values(params[own], by_name[canonical])
+        for own, canonical in names.items()
+    }
 
 
-def run_models(request: spec.Request, arrays: dict[str, Any], meta: dict[str, Any]) -> None:
-    for model in spec.MODELS:
-        if model in SKIPPED_MODELS:
-            meta["skipped"][f"model/{model}"] = SKIPPED_MODELS[model]
-            continue
-        build, names = MODELS[model]
-        net = build()
-        report = oim.initialize(net, spec.PARITY_RULES, seed=request.seed, names=names)
-        meta["reports"][model] = str(report)
-        meta["names"][model] = names
-        dump_params(net, names, spec.MODELS[model].params, f"model/{model}/param/", arrays)
-        # Gluon's Embedding takes float32 token ids (exact below 2**24).
-        inputs = [mx.nd.array(x, dtype="float32") for x in spec.model_inputs(model).values()]
-        arrays[f"model/{model}/output"] = net(*inputs).asnumpy()
+def model_params(model: str, net: Any) -> dict[str, np.ndarray]:
+    return canonical_params(net, MODELS[model][1], spec.MODELS[model].params)
 
 
-def run_profiles(request: spec.Request, arrays: dict[str, Any], meta: dict[str, Any]) -> None:
-    built = [m for m in spec.MODELS if m not in SKIPPED_MODELS]
-    for profile in spec.PROFILES:
-        try:
-            get_profile(profile)
-        except ValueError as error:
-            meta["skipped"][f"profile/{profile}"] = str(error)
-            continue
-        seed_globally(request.global_seed)
-        for model in built:
-            build, names = MODELS[model]
-            net = build()
-            oim.initialize(net, None, profile=profile, names=names)
-            dump_params(net, names, spec.MODELS[model].params, f"profile/{profile}/", arrays)
-    seed_globally(request.global_seed)
-    for model in built:
-        build, names = MODELS[model]
-        net = build()
-        net.initialize()  # MXNet's own default: the global Uniform(0.07), biases zeros
-        dump_params(net, names, spec.MODELS[model].params, "default/", arrays)
+def forward(model: str, net: Any) -> np.ndarray:
+    # Gluon's Embedding takes float32 token ids (exact below 2**24).
+    inputs = [mx.nd.array(x, dtype="float32") for x in spec.model_inputs(model).values()]
+    return net(*inputs).asnumpy()
 
 
-def run_cases(request: spec.Request, arrays: dict[str, Any], meta: dict[str, Any]) -> None:
-    for index, (scheme, layer) in enumerate(request.cases):
-        case: dict[str, Any] = {"own": None, "own_note": None}
-        meta["cases"].append(case)
-        if layer.dtype == "bfloat16":
-            meta["skipped"][f"case/{index}"] = BFLOAT16_REASON
-            continue
-        rules = Rules(Rule(scheme, role="weight"), Rule(oneinit.Zeros(), role="bias"))
-        build = LAYER_BUILDERS[layer.name]
-        for mode, seed in (("seeded", request.seed), ("unseeded", None)):
-            seed_globally(request.global_seed)
-            block, slots = build(layer.settings)
-            oim.initialize(block, rules, seed=seed, names=slots)
-            dump_params(block, slots, layer.params, f"case/{index}/{mode}/", arrays)
-        initializer, call, note = own_initializer(scheme)
-        case.update(own=call, own_note=note)
-        if initializer is not None:
-            seed_globally(request.global_seed)
-            block, slots = build(layer.settings)
-            block.initialize(initializer)
-            dump_params(block, slots, layer.params, f"case/{index}/own/", arrays)
+def default_model(model: str) -> Any:
+    net = MODELS[model][0]()
+    net.initialize()  # MXNet's own default: the global Uniform(0.07), biases zeros
+    return net
+
+
+def case_built(layer: spec.Layer, block: Any, slots: dict[str, str]) -> driver.Built:
+    return driver.Built(block, slots, lambda: canonical_params(block, slots, layer.params))
+
+
+def case_layer(layer: spec.Layer) -> driver.Built:
+    return case_built(layer, *LAYER_BUILDERS[layer.name](layer.settings))
+
+
+def own(scheme: oneinit.Scheme, layer: spec.Layer, global_seed: int) -> driver.Own:
+    """MXNet's own initializer of ``scheme``'s name, as ``block.initialize(...)``."""
+    initializer, call, note = own_initializer(scheme)
+    entry = {"own": call, "own_note": note}
+    if initializer is None:
+        return entry, None
+    block, slots = LAYER_BUILDERS[layer.name](layer.settings)
+    block.initialize(initializer)
+    return entry, case_built(layer, block, slots)
+
+
+def skip_case(layer: spec.Layer) -> str | None:
+    return BFLOAT16_REASON if layer.dtype == "bfloat16" else None
+
+
+FRAMEWORK = driver.Framework(
+    name="mxnet",
+    version=mx.__version__,
+    description=__doc__.splitlines()[0],
+    set_seed=seed_globally,
+    models={model: build for model, (build, _) in MODELS.items()},
+    names={model: names for model, (_, names) in MODELS.items()},
+    initialize=oim.initialize,
+    params=model_params,
+    forward=forward,
+    case_layer=case_layer,
+    own=own,
+    default=default_model,
+    skipped_models=SKIPPED_MODELS,
+    skip_case=skip_case,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("request", type=Path, help="the request JSON (spec.write_request)")
-    parser.add_argument("out", type=Path, help="the folder to write mxnet.npz and mxnet.json in")
-    args = parser.parse_args(argv)
-    request = spec.read_request(args.request)
-    arrays: dict[str, Any] = {}
-    meta: dict[str, Any] = {
-        "version": mx.__version__,
-        "reports": {},
-        "names": {},
-        "skipped": {},
-        "cases": [],
-    }
-    if request.models:
-        run_models(request, arrays, meta)
-    if request.profiles:
-        run_profiles(request, arrays, meta)
-    run_cases(request, arrays, meta)
-    spec.write_dump(args.out, FRAMEWORK, arrays, meta)
+    driver.run(FRAMEWORK, argv)
     return 0
 
 

@@ -15,7 +15,6 @@ are the same tensors, dumped once under the LSTM's own names.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import math
 import sys
@@ -27,17 +26,16 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
+import driver
 import spec
 
 import oneinit
 from oneinit.adapters import paddle as oip
-from oneinit.core.rules import Rule, Rules, get_profile
 
 with warnings.catch_warnings():  # Paddle warns at import that ccache (a build tool) is absent
     warnings.filterwarnings("ignore", message="No ccache found", category=UserWarning)
     import paddle
 
-FRAMEWORK = "paddle"
 nn = paddle.nn
 
 
@@ -281,7 +279,7 @@ def canonical_params(model: nn.Layer, names: dict[str, str]) -> dict[str, np.nda
 def model_params(model: str, built: nn.Layer) -> dict[str, np.ndarray]:
     arrays = canonical_params(built, NAMES[model])
     expected = {p.name: p.shape for p in spec.MODELS[model].params}
-    wanted = spec.expected_names(model, FRAMEWORK)
+    wanted = spec.expected_names(model, FRAMEWORK.name)
     if set(arrays) != wanted or any(arrays[n].shape != expected[n] for n in arrays):
         got = {n: a.shape for n, a in arrays.items()}
         raise RuntimeError(f"{model}: dumped {got}, the spec wants {sorted(wanted)}")
@@ -296,84 +294,50 @@ def forward(model: str, built: nn.Layer) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------------
-# The three parts of a request.
+# The layer cases, for the driver.
 
 
-def run_models(request: spec.Request, arrays: dict[str, Any], meta: dict[str, Any]) -> None:
-    for model, build in MODELS.items():
-        built = build()
-        report = oip.initialize(built, spec.PARITY_RULES, seed=request.seed, names=NAMES[model])
-        for name, values in model_params(model, built).items():
-            arrays[f"model/{model}/param/{name}"] = values
-        arrays[f"model/{model}/output"] = forward(model, built)
-        meta["reports"][model] = str(report)
-        meta["names"][model] = NAMES[model]
+def case_built(layer: spec.Layer, built: nn.Layer) -> driver.Built:
+    slots = SLOTS.get(layer.name, {"weight": "weight"})
+    return driver.Built(built, slots, lambda: canonical_params(built, slots))
 
 
-def run_profiles(request: spec.Request, arrays: dict[str, Any], meta: dict[str, Any]) -> None:
-    for profile in spec.PROFILES:
-        try:
-            get_profile(profile)
-        except ValueError as error:
-            meta["skipped"][f"profile/{profile}"] = str(error)
-            continue
-        paddle.seed(request.global_seed)
-        for model, build in MODELS.items():
-            built = build()
-            oip.initialize(built, None, profile=profile, names=NAMES[model])
-            for name, values in model_params(model, built).items():
-                arrays[f"profile/{profile}/{name}"] = values
-    paddle.seed(request.global_seed)
-    for model, build in MODELS.items():
-        for name, values in model_params(model, build()).items():
-            arrays[f"default/{name}"] = values
+def case_layer(layer: spec.Layer) -> driver.Built:
+    return case_built(layer, build_layer(layer))
 
 
-def run_cases(request: spec.Request, arrays: dict[str, Any], meta: dict[str, Any]) -> None:
-    for index, (scheme, layer) in enumerate(request.cases):
-        slots = SLOTS.get(layer.name, {"weight": "weight"})
-        rules = Rules(Rule(oneinit.Zeros(), role="bias"), Rule(scheme, role="weight"))
-        built = {}
-        for seed, mode in ((request.seed, "seeded"), (None, "unseeded")):
-            paddle.seed(request.global_seed)
-            built[mode] = build_layer(layer)
-            oip.initialize(built[mode], rules, seed=seed, names=slots)
-        own, kwargs, note = own_initializer(scheme)
-        if own is not None:
-            paddle.seed(request.global_seed)
-            try:
-                built["own"] = build_layer(layer, getattr(paddle.nn.initializer, own)(**kwargs))
-            except RuntimeError as error:  # a Paddle kernel missing for this dtype
-                reason = str(error).strip().splitlines()[0]
-                own, note = None, f"{call_text(own, kwargs, layer)} fails in Paddle: {reason}"
-        own_call = None if own is None else call_text(own, kwargs, layer)
-        meta["cases"].append({"own": own_call, "own_note": note})
-        for mode, model in built.items():
-            for slot, values in canonical_params(model, slots).items():
-                arrays[spec.case_key(index, mode, slot)] = values
+def own(scheme: oneinit.Scheme, layer: spec.Layer, global_seed: int) -> driver.Own:
+    """Paddle's own initializer of ``scheme``'s name, given at construction."""
+    name, kwargs, note = own_initializer(scheme)
+    if name is None:
+        return {"own": None, "own_note": note}, None
+    try:
+        built = build_layer(layer, getattr(paddle.nn.initializer, name)(**kwargs))
+    except RuntimeError as error:  # a Paddle kernel missing for this dtype
+        reason = str(error).strip().splitlines()[0]
+        note = f"{call_text(name, kwargs, layer)} fails in Paddle: {reason}"
+        return {"own": None, "own_note": note}, None
+    return {"own": call_text(name, kwargs, layer), "own_note": note}, case_built(layer, built)
+
+
+FRAMEWORK = driver.Framework(
+    name="paddle",
+    version=paddle.__version__,
+    description=__doc__.splitlines()[0],
+    set_seed=paddle.seed,
+    models=MODELS,
+    names=NAMES,
+    initialize=oip.initialize,
+    params=model_params,
+    forward=forward,
+    case_layer=case_layer,
+    own=own,
+)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("request", type=Path, help="request JSON (spec.write_request)")
-    parser.add_argument("out", type=Path, help="folder for paddle.npz and paddle.json")
-    args = parser.parse_args(argv)
-    request = spec.read_request(args.request)
-    arrays: dict[str, Any] = {}
-    meta: dict[str, Any] = {
-        "version": paddle.__version__,
-        "reports": {},
-        "names": {},
-        "skipped": {},
-        "cases": [],
-    }
     paddle.set_device("cpu")
-    if request.models:
-        run_models(request, arrays, meta)
-    if request.profiles:
-        run_profiles(request, arrays, meta)
-    run_cases(request, arrays, meta)
-    spec.write_dump(args.out, FRAMEWORK, arrays, meta)
+    driver.run(FRAMEWORK, argv)
 
 
 if __name__ == "__main__":

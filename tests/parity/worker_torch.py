@@ -11,7 +11,7 @@ is written torch-style), so a dump is ``oneinit.to_canonical(values, param.layou
 
 from __future__ import annotations
 
-import argparse
+import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -23,14 +23,11 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).parent))
 import analysis
+import driver
 import spec
 
 import oneinit
 from oneinit.adapters.torch import initialize
-from oneinit.core.rules import Rule, Rules, get_profile
-
-FRAMEWORK = "torch"
-
 
 # --------------------------------------------------------------------------------------------
 # The reference models (spec.MODELS), one class each, and their canonical names.
@@ -239,70 +236,49 @@ def canonical(param: torch.Tensor, declared: spec.Param) -> np.ndarray:
     return np.ascontiguousarray(values)
 
 
-def dump_params(arrays: dict[str, np.ndarray], prefix: str, m: str, model: nn.Module) -> None:
-    """Every parameter of model ``m`` under ``prefix`` + its canonical name."""
+def model_params(m: str, model: nn.Module) -> dict[str, np.ndarray]:
+    """Every parameter of model ``m``, canonical name -> canonical values."""
     declared = {p.name: p for p in spec.MODELS[m].params}
-    for torch_name, param in model.named_parameters():
-        name = NAMES[m][torch_name]
-        arrays[f"{prefix}{name}"] = canonical(param, declared[name])
+    named = ((NAMES[m][torch_name], param) for torch_name, param in model.named_parameters())
+    return {name: canonical(param, declared[name]) for name, param in named}
 
 
-def run_models(request: spec.Request, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-    for m, make in MODELS.items():
-        model = make()
-        report = initialize(
-            model, spec.PARITY_RULES, seed=request.seed, names=NAMES[m], strict=True
-        )
-        dump_params(arrays, f"model/{m}/param/", m, model)
-        inputs = {k: torch.from_numpy(v) for k, v in spec.model_inputs(m).items()}
-        with torch.no_grad():
-            arrays[f"model/{m}/output"] = model(**inputs).numpy()
-        meta["reports"][m] = str(report)
-        meta["names"][m] = NAMES[m]
+def forward(m: str, model: nn.Module) -> np.ndarray:
+    inputs = {k: torch.from_numpy(v) for k, v in spec.model_inputs(m).items()}
+    with torch.no_grad():
+        return model(**inputs).numpy()
 
 
-def run_profiles(
-    request: spec.Request, arrays: dict[str, np.ndarray], meta: dict[str, Any]
-) -> None:
-    for profile in spec.PROFILES:
-        try:
-            get_profile(profile)
-        except ValueError as error:
-            meta["skipped"][f"profile/{profile}"] = str(error)
-            continue
-        torch.manual_seed(request.global_seed)
-        for m, make in MODELS.items():
-            model = make()
-            try:
-                initialize(model, None, profile=profile, names=NAMES[m], strict=True)
-            except ValueError as error:  # a parameter it leaves or cannot fill: the tests say so
-                meta["skipped"][f"profile/{profile}"] = f"model {m}: {error}"
-                break
-            dump_params(arrays, f"profile/{profile}/", m, model)
-    torch.manual_seed(request.global_seed)
-    for m, make in MODELS.items():  # torch's own defaults, untouched
-        dump_params(arrays, "default/", m, make())
+def case_built(layer: spec.Layer, module: nn.Module) -> driver.Built:
+    def values() -> dict[str, np.ndarray]:
+        return {p.slot: canonical(module.get_parameter(SLOTS[p.slot]), p) for p in layer.params}
+
+    return driver.Built(module, layer_names(layer), values)
 
 
-def run_cases(request: spec.Request, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-    for index, (scheme, layer) in enumerate(request.cases):
-        rules = Rules(Rule(scheme, role="weight"), Rule(oneinit.Zeros(), role="bias"))
-        names = layer_names(layer)
-        seeded = build_layer(layer)
-        initialize(seeded, rules, seed=request.seed, names=names, strict=True)
-        torch.manual_seed(request.global_seed)
-        unseeded = build_layer(layer)
-        initialize(unseeded, rules, names=names, strict=True)
-        torch.manual_seed(request.global_seed)
-        own = build_layer(layer)
-        meta["cases"].append(apply_own(scheme, own, layer))
-        modes = {"seeded": seeded, "unseeded": unseeded}
-        if meta["cases"][-1]["own"] is not None:
-            modes["own"] = own
-        for mode, module in modes.items():
-            for p in layer.params:
-                values = canonical(module.get_parameter(SLOTS[p.slot]), p)
-                arrays[spec.case_key(index, mode, p.slot)] = values
+def case_layer(layer: spec.Layer) -> driver.Built:
+    return case_built(layer, build_layer(layer))
+
+
+def own(scheme: oneinit.Scheme, layer: spec.Layer, global_seed: int) -> driver.Own:
+    module = build_layer(layer)
+    entry = apply_own(scheme, module, layer)
+    return entry, None if entry["own"] is None else case_built(layer, module)
+
+
+FRAMEWORK = driver.Framework(
+    name="torch",
+    version=torch.__version__,
+    description=__doc__.splitlines()[0],
+    set_seed=torch.manual_seed,
+    models=MODELS,
+    names=NAMES,
+    initialize=functools.partial(initialize, strict=True),
+    params=model_params,
+    forward=forward,
+    case_layer=case_layer,
+    own=own,
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -316,7 +292,7 @@ def check_models(request: spec.Request, arrays: dict[str, np.ndarray]) -> list[s
         expected = spec.model_values(m, request.seed)
         plan = {a.param.name: a for a in spec.PARITY_RULES.plan(spec.param_infos(m))}
         worst, bad = 0.0, []
-        for name in sorted(spec.expected_names(m, FRAMEWORK)):
+        for name in sorted(spec.expected_names(m, FRAMEWORK.name)):
             got = arrays[f"model/{m}/param/{name}"]
             exact = analysis.scheme_is_exact(plan[name].scheme, plan[name].fans)
             result = analysis.seeded_mismatch(got, expected[name], exact)
@@ -345,25 +321,7 @@ def check_cases(request: spec.Request, arrays: dict[str, np.ndarray]) -> list[st
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("request", type=Path, help="the request JSON (spec.write_request)")
-    parser.add_argument("out", type=Path, help="folder for torch.npz and torch.json")
-    args = parser.parse_args(argv)
-    request = spec.read_request(args.request)
-    arrays: dict[str, np.ndarray] = {}
-    meta: dict[str, Any] = {
-        "version": torch.__version__,
-        "reports": {},
-        "names": {},
-        "skipped": {},
-        "cases": [],
-    }
-    if request.models:
-        run_models(request, arrays, meta)
-    if request.profiles:
-        run_profiles(request, arrays, meta)
-    run_cases(request, arrays, meta)
-    spec.write_dump(args.out, FRAMEWORK, arrays, meta)
+    request, arrays, meta = driver.run(FRAMEWORK, argv)
     lines = check_models(request, arrays) if request.models else []
     print("\n".join(lines + check_cases(request, arrays)))
     for what, reason in meta["skipped"].items():
