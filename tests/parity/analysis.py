@@ -34,6 +34,7 @@ import spec
 import oneinit
 from oneinit.core.random import NormalDistribution, UniformDistribution
 from oneinit.core.rules import Rule, Rules
+from oneinit.explain import cdf
 
 ALPHA = 1e-5
 #: Unit roundoff of each parameter dtype.
@@ -56,19 +57,6 @@ def z_critical(alpha: float = ALPHA) -> float:
         else:
             high = mid
     return high
-
-
-def normal_cdf(distribution: NormalDistribution, x: np.ndarray) -> np.ndarray:
-    erf = np.vectorize(math.erf, otypes=[np.float64])
-    z = (x - distribution.mean) / distribution.std
-    phi = 0.5 * (1.0 + erf(z / math.sqrt(2.0)))
-    lower = 0.5 * (1.0 + math.erf(distribution.lower / math.sqrt(2.0)))
-    upper = 0.5 * (1.0 + math.erf(distribution.upper / math.sqrt(2.0)))
-    return np.clip((phi - lower) / (upper - lower), 0.0, 1.0)
-
-
-def uniform_cdf(distribution: UniformDistribution, x: np.ndarray) -> np.ndarray:
-    return np.clip((x - distribution.low) / (distribution.high - distribution.low), 0.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -97,7 +85,7 @@ def theory(
             return Theory(
                 f"U({d.low:.4g}, {d.high:.4g})",
                 d.std,
-                lambda x: uniform_cdf(d, x),
+                lambda x: cdf(d, x),
                 d.low,
                 d.high,
                 lambda x: np.where((x >= d.low) & (x <= d.high), 1.0 / width, 0.0),
@@ -120,7 +108,7 @@ def theory(
         return Theory(
             label,
             d.actual_std,
-            lambda x: normal_cdf(d, x),
+            lambda x: cdf(d, x),
             d.low if truncated else None,
             d.high if truncated else None,
             density,
